@@ -1,0 +1,33 @@
+import { loadConfig } from '../src/config';
+import { connectDatabase } from '../src/store/database';
+import { ensureIndexes } from '../src/store/indexes';
+import { connectTemporal } from '../src/temporal/connection';
+import { createApp } from './app';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  if (!config.MONGODB_URI) throw new Error('MONGODB_URI is required');
+  const database = await connectDatabase(config.MONGODB_URI, config.MONGODB_DB);
+  await ensureIndexes(database.db);
+  const temporal = await connectTemporal(config);
+  const app = createApp({ db: database.db, temporal, taskQueue: config.TEMPORAL_TASK_QUEUE });
+  const server = app.listen(config.PORT, config.HOST, () => {
+    console.log(`[api] listening on http://${config.HOST}:${config.PORT}`);
+  });
+  const shutdown = (signal: string) => {
+    console.log(`[api] ${signal}: closing`);
+    server.close(async () => {
+      await database.close();
+      await temporal.connection.close();
+      process.exit(0);
+    });
+    setTimeout(() => process.exit(0), 5_000).unref();
+  };
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+main().catch((err) => {
+  console.error('[api] failed to start:', err);
+  process.exit(1);
+});

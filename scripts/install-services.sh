@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# Builds and caches, outside the repo, the real services prorata runs on:
+#   temporal       Temporal CLI dev server (go install)
+#   test-server    Temporal's Java time-skipping test server (Maven) + an exec wrapper
+#   ferretdb       FerretDB, a MongoDB wire-protocol server on SQLite (go install)
+# Usage: scripts/install-services.sh [all|temporal|test-server|ferretdb]
+# Every step is idempotent: a binary already in the cache is reused.
+# Overrides: TEMPORAL_CLI_PATH, TEMPORAL_TEST_SERVER_PATH, FERRETDB_PATH (an existing executable),
+# MONGODB_URI (an existing MongoDB: FerretDB is not needed), PRORATA_CACHE (cache folder).
+set -euo pipefail
+
+TEMPORAL_CLI_VERSION=v1.5.1          # v1.6+ cannot be built with `go install` (nested cliext module)
+FERRETDB_VERSION=v1.24.2
+TEST_SERVER_VERSION=1.38.0           # >= 1.36 for continueAsNewSuggested
+
+CACHE="${PRORATA_CACHE:-$HOME/.cache/prorata}"
+BIN="$CACHE/bin"
+mkdir -p "$BIN"
+
+log() { printf '[prorata setup] %s\n' "$*" >&2; }
+need() {
+  command -v "$1" >/dev/null 2>&1 || { log "ERROR: '$1' is required to build $2 but was not found on PATH. Install $3 and retry."; exit 1; }
+}
+timed() { # timed <label> <command...>
+  local label=$1; shift
+  local t0=$SECONDS
+  log "$label ..."
+  "$@"
+  log "$label done in $((SECONDS - t0)) s"
+}
+
+go_build() { # go_build <binary-name> <module@version>
+  local name=$1 mod=$2 stamp="$BIN/.$1.version"
+  if [ -x "$BIN/$name" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$mod" ]; then
+    log "$name: cached at $BIN/$name ($mod)"
+    return
+  fi
+  need go "$name" "Go >= 1.25 (https://go.dev/dl)"
+  # CGO off: both are pure Go (modernc SQLite), and a static binary runs anywhere.
+  timed "building $name from $mod (first time only; several minutes on 2 cores)" \
+    env GOBIN="$BIN" CGO_ENABLED=0 go install "$mod"
+  echo "$mod" >"$stamp"
+}
+
+install_temporal() {
+  if [ -n "${TEMPORAL_CLI_PATH:-}" ]; then log "temporal: using TEMPORAL_CLI_PATH=$TEMPORAL_CLI_PATH"; return; fi
+  go_build temporal "github.com/temporalio/cli/cmd/temporal@$TEMPORAL_CLI_VERSION"
+}
+
+install_ferretdb() {
+  if [ -n "${MONGODB_URI:-}" ]; then log "ferretdb: not needed, MONGODB_URI is set"; return; fi
+  if [ -n "${FERRETDB_PATH:-}" ]; then log "ferretdb: using FERRETDB_PATH=$FERRETDB_PATH"; return; fi
+  # `go install github.com/FerretDB/FerretDB/cmd/ferretdb@v1.24.2` builds, but the binary panics at start:
+  # the module zip lacks the generated build/version/version.txt ("Invalid build/version/version.txt").
+  # So: the same module source from the Go module proxy, with that file written, built with `go build`.
+  local mod="github.com/FerretDB/FerretDB@$FERRETDB_VERSION" stamp="$BIN/.ferretdb.version"
+  if [ -x "$BIN/ferretdb" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$mod" ]; then
+    log "ferretdb: cached at $BIN/ferretdb ($mod)"
+    return
+  fi
+  need go ferretdb "Go >= 1.22 (https://go.dev/dl)"
+  local src="$CACHE/src/ferretdb-$FERRETDB_VERSION"
+  timed "downloading $mod source (Go module proxy)" build_ferretdb_source "$mod" "$src"
+  timed "building ferretdb $FERRETDB_VERSION (first time only)" \
+    env -C "$src" CGO_ENABLED=0 go build -buildvcs=false -trimpath -o "$BIN/ferretdb" ./cmd/ferretdb
+  echo "$mod" >"$stamp"
+}
+
+build_ferretdb_source() { # <module@version> <dir>: module source, writable, with version.txt
+  local dir
+  dir=$(go mod download -json "$1" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+  [ -d "$dir" ] || { log "ERROR: go mod download $1 gave no source folder"; return 1; }
+  rm -rf "$2"; mkdir -p "$(dirname "$2")"
+  cp -R "$dir" "$2"; chmod -R u+w "$2"
+  echo "$FERRETDB_VERSION" >"$2/build/version/version.txt"
+}
+
+install_test_server() {
+  if [ -n "${TEMPORAL_TEST_SERVER_PATH:-}" ]; then log "test-server: using TEMPORAL_TEST_SERVER_PATH=$TEMPORAL_TEST_SERVER_PATH"; return; fi
+  local dir="$CACHE/temporal-test-server-$TEST_SERVER_VERSION" wrapper="$BIN/temporal-test-server"
+  if [ -x "$wrapper" ] && [ -f "$dir/.complete" ]; then
+    log "temporal-test-server: cached at $wrapper ($TEST_SERVER_VERSION)"
+    return
+  fi
+  need java "the Temporal test server" "a Java runtime >= 11"
+  need mvn "the Temporal test server" "Apache Maven"
+  mkdir -p "$dir"
+  # A throwaway POM that only names the artifacts; Maven resolves them from its configured repository.
+  cat >"$dir/pom.xml" <<POM
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>dev.prorata</groupId><artifactId>temporal-test-server-runtime</artifactId><version>1</version>
+  <packaging>pom</packaging>
+  <dependencies>
+    <dependency><groupId>io.temporal</groupId><artifactId>temporal-test-server</artifactId><version>$TEST_SERVER_VERSION</version></dependency>
+    <dependency><groupId>org.slf4j</groupId><artifactId>slf4j-nop</artifactId><version>1.7.36</version></dependency>
+  </dependencies>
+</project>
+POM
+  rm -rf "$dir/lib"
+  timed "downloading temporal-test-server $TEST_SERVER_VERSION and its runtime dependencies (Maven)" \
+    mvn -q -B -f "$dir/pom.xml" org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies \
+      -DincludeScope=runtime -DoutputDirectory="$dir/lib"
+  # The SDK SIGKILLs its direct child and gives it 5 s to open the port: exec java, and start the JVM
+  # lean (C1 only, serial GC, class-data sharing) so it is listening well inside that window.
+  cat >"$wrapper" <<WRAP
+#!/bin/sh
+exec java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xshare:auto -Xss512k \${TEMPORAL_TEST_SERVER_JAVA_OPTS:-} -cp "$dir/lib/*" io.temporal.testserver.TestServer "\$@"
+WRAP
+  chmod +x "$wrapper"
+  touch "$dir/.complete"
+}
+
+what="${1:-all}"
+t0=$SECONDS
+case "$what" in
+  all) install_temporal; install_ferretdb; install_test_server ;;
+  temporal) install_temporal ;;
+  ferretdb) install_ferretdb ;;
+  test-server) install_test_server ;;
+  *) log "unknown target '$what' (all|temporal|test-server|ferretdb)"; exit 2 ;;
+esac
+log "services ready in $((SECONDS - t0)) s (cache: $CACHE)"

@@ -1,0 +1,43 @@
+import { MongoServerError } from 'mongodb';
+import { startMongo, type TestMongo } from '../support/services';
+import { ensureIndexes } from '../../src/store/indexes';
+import { createOrganization, findOrganizationByApiKey, apiKeys } from '../../src/store/organizations';
+
+describe('MongoDB (FerretDB on SQLite unless MONGODB_URI is set)', () => {
+  let mongo: TestMongo;
+  beforeAll(async () => {
+    mongo = await startMongo();
+    await ensureIndexes(mongo.database.db);
+  }, 60_000);
+  afterAll(async () => {
+    await mongo?.stop();
+  });
+
+  it('stores an organization and resolves it from its API key, stored only as a hash', async () => {
+    const { organization, apiKey } = await createOrganization(mongo.database.db, 'acme-billing');
+    const found = await findOrganizationByApiKey(mongo.database.db, apiKey);
+    expect(found?._id).toBe(organization._id);
+    expect(await apiKeys(mongo.database.db).countDocuments({ _id: apiKey })).toBe(0);
+    expect(await findOrganizationByApiKey(mongo.database.db, `${apiKey}x`)).toBeNull();
+  });
+
+  it('enforces unique indexes and idempotent $setOnInsert upserts', async () => {
+    const col = mongo.database.db.collection<{ _id: string; org: string; code: string; n?: number }>('probe');
+    await col.createIndex({ org: 1, code: 1 }, { unique: true });
+    await col.insertOne({ _id: 'a', org: 'o1', code: 'seats' });
+    await expect(col.insertOne({ _id: 'b', org: 'o1', code: 'seats' })).rejects.toMatchObject({
+      code: 11000,
+    });
+    await expect(col.insertOne({ _id: 'b', org: 'o1', code: 'seats' })).rejects.toBeInstanceOf(
+      MongoServerError,
+    );
+    for (let i = 0; i < 3; i++) {
+      await col.updateOne(
+        { _id: 'inv:1' },
+        { $setOnInsert: { org: 'o2', code: 'x', n: i } },
+        { upsert: true },
+      );
+    }
+    expect(await col.findOne({ _id: 'inv:1' })).toEqual({ _id: 'inv:1', org: 'o2', code: 'x', n: 0 });
+  });
+});

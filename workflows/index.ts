@@ -1,0 +1,5 @@
+/**
+ * Entry point of the workflow bundle (scripts/bundle-workflows.ts). Only deterministic code may be
+ * reachable from here: @temporalio/workflow, src/billing, src/contracts, src/temporal/messages.
+ */
+export {};
