@@ -1,18 +1,48 @@
-import express, { type Express } from 'express';
+import express, { Router, type Express } from 'express';
 import type { Db } from 'mongodb';
 import type { Client, Connection } from '@temporalio/client';
 import { healthHandler } from './health';
+import { authenticate } from './auth';
+import { errorMapper, notFoundRoute } from './errors';
+import { billableMetricRoutes } from './routes/billable-metrics';
+import { planRoutes } from './routes/plans';
+import { customerRoutes } from './routes/customers';
+import { webhookEndpointRoutes } from './routes/webhook-endpoints';
+import { openApiHandler } from './openapi';
+import { docsHandler } from './docs';
 
 export interface ApiDeps {
   db: Db;
   temporal: { client: Client; connection: Connection };
   taskQueue: string;
+  /** Called after a plan changed (update, or charges removed with a deleted metric), with its code. */
+  onPlanUpdated?: (organizationId: string, planCode: string) => Promise<void>;
+  /** Called after a customer was (soft-)deleted, to terminate its subscriptions. */
+  onCustomerDeleted?: (organizationId: string, externalId: string) => Promise<void>;
 }
+
+/** Request bodies above this are refused with 413 (a batch of 100 events fits easily). */
+export const BODY_LIMIT = '1mb';
 
 /** The Express app: a thin Lago-compatible facade over MongoDB and the subscription workflows. */
 export function createApp(deps: ApiDeps): Express {
   const app = express();
   app.disable('x-powered-by');
+  app.set('query parser', 'extended'); // `status[]=a&status[]=b` -> { status: ['a', 'b'] }
   app.get('/health', healthHandler({ db: deps.db, temporal: deps.temporal.connection }));
+
+  const v1 = Router();
+  v1.use(express.json({ limit: BODY_LIMIT, type: () => true, strict: false }));
+  v1.use(authenticate(deps.db));
+  v1.use('/billable_metrics', billableMetricRoutes(deps));
+  v1.use('/plans', planRoutes(deps));
+  v1.use('/customers', customerRoutes(deps));
+  v1.use('/webhook_endpoints', webhookEndpointRoutes(deps));
+  app.get('/api/v1/openapi.json', openApiHandler); // public: before the authenticated router
+  app.get('/docs', docsHandler);
+  app.use('/api/v1', v1);
+
+  app.use(notFoundRoute);
+  app.use(errorMapper);
   return app;
 }

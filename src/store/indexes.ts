@@ -1,4 +1,11 @@
 import type { Db } from 'mongodb';
+import { ensureEventIndexes } from './events';
+import { ensureSubscriptionIndexes } from './subscriptions';
+import { ensureInvoiceIndexes } from './invoices';
+import { ensureBillableMetricIndexes } from './billable-metrics';
+import { ensurePlanIndexes } from './plans';
+import { ensureCustomerIndexes } from './customers';
+import { ensureWebhookEndpointIndexes } from './webhook-endpoints';
 
 /**
  * Every index prorata relies on, created idempotently at start-up (API and worker). Only plain and
@@ -6,4 +13,11 @@ import type { Db } from 'mongodb';
  */
 export async function ensureIndexes(db: Db): Promise<void> {
   await db.collection('api_keys').createIndex({ organization_id: 1 });
+  await ensureEventIndexes(db);
+  await ensureSubscriptionIndexes(db);
+  await ensureInvoiceIndexes(db);
+  await ensureBillableMetricIndexes(db);
+  await ensurePlanIndexes(db);
+  await ensureCustomerIndexes(db);
+  await ensureWebhookEndpointIndexes(db);
 }

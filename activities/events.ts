@@ -1,0 +1,114 @@
+import { randomUUID } from 'node:crypto';
+import type { Db } from 'mongodb';
+import { events, parseProperties, type EventDoc } from '../src/store/events';
+import type { SeatEventMessage } from '../src/contracts/subscription-workflow';
+
+/** Most events loaded by one activity call: the workflow pages with `after`. */
+export const STORED_EVENTS_PAGE = 2_000;
+
+export interface LoadStoredEventsInput {
+  organizationId: string;
+  externalSubscriptionId: string;
+  /** Resume after this event (`created_at` ms, `_id`). */
+  after?: { createdAt: number; id: string };
+}
+
+export interface LoadStoredEventsResult {
+  events: SeatEventMessage[];
+  next: { createdAt: number; id: string } | null;
+}
+
+/** Only the fields billing reads travel to the workflow (history and continue-as-new stay small). */
+export function toSeatEventMessage(doc: EventDoc, fieldNames: readonly string[]): SeatEventMessage {
+  const props = parseProperties(doc);
+  const kept: SeatEventMessage['properties'] = {};
+  for (const key of [...fieldNames, 'operation_type']) {
+    const v = props[key];
+    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' || v === null) kept[key] = v;
+  }
+  return {
+    transaction_id: doc.transaction_id,
+    code: doc.code,
+    timestamp: doc.timestamp.getTime(),
+    properties: kept,
+    recorded: true,
+  };
+}
+
+export function createEventActivities({ db }: { db: Db }) {
+  return {
+    /**
+     * Events stored for this external subscription id, oldest ingestion first: those sent before the
+     * subscription existed count once it starts (SPEC section 3). Flagged events never bill.
+     */
+    async loadStoredEvents(
+      input: LoadStoredEventsInput & { fieldNames: string[] },
+    ): Promise<LoadStoredEventsResult> {
+      const filter: Record<string, unknown> = {
+        organization_id: input.organizationId,
+        external_subscription_id: input.externalSubscriptionId,
+        problems: { $size: 0 },
+      };
+      if (input.after) {
+        const at = new Date(input.after.createdAt);
+        filter.$or = [{ created_at: { $gt: at } }, { created_at: at, _id: { $gt: input.after.id } }];
+      }
+      const docs = await events(db)
+        .find(filter)
+        .sort({ created_at: 1, _id: 1 })
+        .limit(STORED_EVENTS_PAGE)
+        .toArray();
+      const last = docs[docs.length - 1];
+      return {
+        events: docs.map((d) => toSeatEventMessage(d, input.fieldNames)),
+        next:
+          docs.length === STORED_EVENTS_PAGE && last
+            ? { createdAt: last.created_at.getTime(), id: last._id }
+            : null,
+      };
+    },
+
+    /**
+     * Stores events a product service signalled straight to the workflow, so the API lists them too.
+     * Idempotent: the unique (organization, subscription, transaction_id) index turns a retry into a no-op.
+     */
+    async recordEvents(input: {
+      organizationId: string;
+      externalSubscriptionId: string;
+      events: SeatEventMessage[];
+    }): Promise<{ inserted: number }> {
+      if (input.events.length === 0) return { inserted: 0 };
+      const now = new Date();
+      const docs: EventDoc[] = input.events.map((e) => ({
+        _id: randomUUID(),
+        organization_id: input.organizationId,
+        external_subscription_id: input.externalSubscriptionId,
+        transaction_id: e.transaction_id,
+        code: e.code,
+        timestamp: new Date(e.timestamp),
+        properties_json: JSON.stringify(e.properties),
+        precise_total_amount_cents: null,
+        created_at: now,
+        delivered_at: now,
+        source: 'temporal',
+        problems: [],
+      }));
+      try {
+        const r = await events(db).insertMany(docs, { ordered: false });
+        return { inserted: r.insertedCount };
+      } catch (err) {
+        const e = err as {
+          code?: number;
+          writeErrors?: { code?: number }[];
+          insertedCount?: number;
+          result?: { insertedCount?: number };
+        };
+        const writeErrors = e.writeErrors ?? [];
+        const onlyDuplicates =
+          e.code === 11000 || (writeErrors.length > 0 && writeErrors.every((w) => w.code === 11000));
+        if (!onlyDuplicates) throw err;
+        return { inserted: e.insertedCount ?? e.result?.insertedCount ?? docs.length - writeErrors.length };
+      }
+    },
+  };
+}

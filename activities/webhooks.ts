@@ -1,0 +1,168 @@
+import type { Db } from 'mongodb';
+import { organizations } from '../src/store/organizations';
+import {
+  endpointsSubscribedTo,
+  webhookDeliveries,
+  webhookDeliveryId,
+  type WebhookDeliveryDoc,
+  type WebhookEndpointDoc,
+} from '../src/store/webhook-endpoints';
+import { webhookBody } from '../src/webhooks/envelope';
+import { hmacSignature, webhookHeaders } from '../src/webhooks/signature';
+
+export interface WebhookActivityDeps {
+  db: Db;
+  /** Injected for tests; the global fetch otherwise. */
+  fetch?: typeof fetch;
+  /** Per request; 10 s by default. */
+  timeoutMs?: number;
+}
+
+export interface SendWebhookInput {
+  organizationId: string;
+  /** e.g. `invoice.created` */
+  webhookType: string;
+  /** e.g. `invoice`: the key the object is sent under. */
+  objectType: string;
+  object: unknown;
+  /**
+   * Deterministic id of this webhook (e.g. `invoice.created:<invoice id>`), sent as
+   * X-Lago-Unique-Key and used to record deliveries: a retry never re-sends an answered one.
+   */
+  uniqueKey: string;
+}
+
+export interface SendWebhookResult {
+  /** Endpoints subscribed to this type. */
+  endpoints: number;
+  /** Deliveries answered 2xx by this attempt. */
+  delivered: number;
+  /** Deliveries answered 2xx by an earlier attempt, not sent again. */
+  alreadyDelivered: number;
+}
+
+const DEFAULT_TIMEOUT_MS = 10_000;
+const RESPONSE_EXCERPT = 2_000;
+
+/** Text safe to store: FerretDB refuses NUL characters. */
+const storable = (text: string) => text.slice(0, RESPONSE_EXCERPT).split('\u0000').join('\uFFFD');
+
+/**
+ * Webhook delivery for the workflows. `sendWebhook` POSTs Lago's signed envelope to every endpoint
+ * of the organization subscribed to the type, records each delivery in `webhooks` under
+ * `{uniqueKey}:{endpointId}`, and throws when an endpoint fails (non-2xx, network error or timeout)
+ * so that Temporal retries the activity; the retry sends only the deliveries not yet answered 2xx,
+ * with the body first recorded, so the receiver sees the same bytes and the same unique key.
+ */
+export function createWebhookActivities(deps: WebhookActivityDeps) {
+  const doFetch = deps.fetch ?? fetch;
+  const timeoutMs = deps.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+
+  async function deliver(
+    endpoint: WebhookEndpointDoc,
+    input: SendWebhookInput,
+    hmacKey: string,
+    body: string,
+  ): Promise<'delivered' | 'already'> {
+    const deliveries = webhookDeliveries(deps.db);
+    const id = webhookDeliveryId(input.uniqueKey, endpoint._id);
+    const now = new Date();
+    await deliveries.updateOne(
+      { _id: id },
+      {
+        $setOnInsert: {
+          organization_id: input.organizationId,
+          webhook_endpoint_id: endpoint._id,
+          webhook_url: endpoint.webhook_url,
+          unique_key: input.uniqueKey,
+          webhook_type: input.webhookType,
+          object_type: input.objectType,
+          payload_json: body,
+          status: 'pending',
+          attempts: 0,
+          http_status: null,
+          response: null,
+          created_at: now,
+          last_attempt_at: null,
+          delivered_at: null,
+        } satisfies Omit<WebhookDeliveryDoc, '_id' | 'updated_at'>,
+        $set: { updated_at: now },
+      },
+      { upsert: true },
+    );
+    const record = await deliveries.findOne({ _id: id });
+    if (!record) throw new Error(`webhook delivery ${id} vanished`);
+    if (record.status === 'succeeded') return 'already';
+
+    const payload = record.payload_json;
+    let httpStatus: number | null = null;
+    let response: string;
+    let ok = false;
+    try {
+      const answer = await doFetch(endpoint.webhook_url, {
+        method: 'POST',
+        headers: webhookHeaders(hmacSignature(hmacKey, payload), input.uniqueKey),
+        body: payload,
+        redirect: 'manual',
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      httpStatus = answer.status;
+      ok = answer.status >= 200 && answer.status < 300;
+      response = await answer.text().catch((err: Error) => `(unreadable answer: ${err.message})`);
+    } catch (err) {
+      const e = err as Error & { cause?: { code?: string } };
+      response =
+        e.name === 'TimeoutError'
+          ? `timeout after ${timeoutMs} ms`
+          : `${e.message}${e.cause?.code ? ` (${e.cause.code})` : ''}`;
+    }
+    const at = new Date();
+    await deliveries.updateOne(
+      { _id: id },
+      {
+        $set: {
+          status: ok ? 'succeeded' : 'failed',
+          http_status: httpStatus,
+          response: storable(response),
+          last_attempt_at: at,
+          updated_at: at,
+          ...(ok ? { delivered_at: at } : {}),
+        },
+        $inc: { attempts: 1 },
+      },
+    );
+    if (!ok) {
+      throw new Error(
+        `webhook ${input.webhookType} to ${endpoint.webhook_url} failed: ${httpStatus ?? 'no answer'} ${storable(response).slice(0, 200)}`,
+      );
+    }
+    return 'delivered';
+  }
+
+  return {
+    async sendWebhook(input: SendWebhookInput): Promise<SendWebhookResult> {
+      const organization = await organizations(deps.db).findOne({ _id: input.organizationId });
+      if (!organization) return { endpoints: 0, delivered: 0, alreadyDelivered: 0 };
+      const endpoints = await endpointsSubscribedTo(deps.db, input.organizationId, input.webhookType);
+      const body = webhookBody(input);
+      const outcomes = await Promise.allSettled(
+        endpoints.map((endpoint) => deliver(endpoint, input, organization.hmac_key, body)),
+      );
+      const failures = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected');
+      if (failures.length > 0) {
+        throw new Error(
+          `${failures.length} of ${endpoints.length} webhook deliveries failed: ` +
+            failures.map((f) => (f.reason as Error).message).join('; '),
+        );
+      }
+      const values = outcomes.map((o) => (o as PromiseFulfilledResult<'delivered' | 'already'>).value);
+      return {
+        endpoints: endpoints.length,
+        delivered: values.filter((v) => v === 'delivered').length,
+        alreadyDelivered: values.filter((v) => v === 'already').length,
+      };
+    },
+  };
+}
+
+export type WebhookActivities = ReturnType<typeof createWebhookActivities>;

@@ -1,0 +1,160 @@
+import { randomUUID } from 'node:crypto';
+import type { Db } from 'mongodb';
+import type {
+  AggregationType,
+  BillableMetricFilter,
+  RoundingFunction,
+  WeightedInterval,
+} from '../contracts/lago/billable-metric';
+
+/**
+ * A billable metric (Lago `billable_metrics`). Soft-deleted like Lago: `deleted_at` is set and
+ * `deletion_key` (empty while live) takes the lago_id, so the unique index
+ * (organization_id, code, deletion_key) frees the code for reuse without a partial index.
+ */
+export interface BillableMetricDoc {
+  _id: string; // lago_id
+  organization_id: string;
+  name: string;
+  code: string;
+  description: string | null;
+  aggregation_type: AggregationType;
+  field_name: string | null;
+  recurring: boolean;
+  weighted_interval: WeightedInterval | null;
+  expression: string | null;
+  rounding_function: RoundingFunction | null;
+  rounding_precision: number | null;
+  filters: BillableMetricFilter[];
+  created_at: Date;
+  updated_at: Date;
+  deleted_at: Date | null;
+  deletion_key: string;
+}
+
+export type NewBillableMetric = Omit<
+  BillableMetricDoc,
+  '_id' | 'organization_id' | 'created_at' | 'updated_at' | 'deleted_at' | 'deletion_key'
+>;
+
+export const LIVE = '';
+
+export function billableMetrics(db: Db) {
+  return db.collection<BillableMetricDoc>('billable_metrics');
+}
+
+export async function ensureBillableMetricIndexes(db: Db): Promise<void> {
+  await billableMetrics(db).createIndex(
+    { organization_id: 1, code: 1, deletion_key: 1 },
+    { unique: true, name: 'unique_live_code' },
+  );
+  await billableMetrics(db).createIndex({ organization_id: 1, deletion_key: 1, created_at: -1 });
+}
+
+/**
+ * A unique-index violation. MongoDB and FerretDB answer 11000 to inserts and upserts, but FerretDB
+ * 1.24 (SQLite) answers an update that breaks a unique index with code 1 (InternalError) and
+ * SQLite's "UNIQUE constraint failed" message.
+ */
+export function isDuplicateKey(err: unknown): boolean {
+  const e = err as { code?: number; message?: string } | null;
+  return e?.code === 11000 || (e?.code === 1 && /UNIQUE constraint failed/.test(e.message ?? ''));
+}
+
+/** Inserts a metric; a live metric with the same code makes it throw a duplicate-key error (11000). */
+export async function insertBillableMetric(
+  db: Db,
+  organizationId: string,
+  metric: NewBillableMetric,
+): Promise<BillableMetricDoc> {
+  const now = new Date();
+  const doc: BillableMetricDoc = {
+    _id: randomUUID(),
+    organization_id: organizationId,
+    ...metric,
+    created_at: now,
+    updated_at: now,
+    deleted_at: null,
+    deletion_key: LIVE,
+  };
+  await billableMetrics(db).insertOne(doc);
+  return doc;
+}
+
+export async function findBillableMetric(
+  db: Db,
+  organizationId: string,
+  code: string,
+): Promise<BillableMetricDoc | null> {
+  return billableMetrics(db).findOne({ organization_id: organizationId, code, deletion_key: LIVE });
+}
+
+/** Live metrics of the organization among `ids` (unknown, foreign and deleted ids are left out). */
+export async function findLiveBillableMetricsByIds(
+  db: Db,
+  organizationId: string,
+  ids: readonly string[],
+): Promise<BillableMetricDoc[]> {
+  if (ids.length === 0) return [];
+  return billableMetrics(db)
+    .find({ _id: { $in: [...ids] }, organization_id: organizationId, deletion_key: LIVE })
+    .toArray();
+}
+
+/** Metrics by id, deleted ones included (a plan may still be rendered after its metric is gone). */
+export async function findBillableMetricsByIds(
+  db: Db,
+  organizationId: string,
+  ids: readonly string[],
+): Promise<BillableMetricDoc[]> {
+  if (ids.length === 0) return [];
+  return billableMetrics(db)
+    .find({ _id: { $in: [...ids] }, organization_id: organizationId })
+    .toArray();
+}
+
+export async function listBillableMetrics(
+  db: Db,
+  organizationId: string,
+  page: { skip: number; limit: number },
+): Promise<{ items: BillableMetricDoc[]; totalCount: number }> {
+  const filter = { organization_id: organizationId, deletion_key: LIVE };
+  const [items, totalCount] = await Promise.all([
+    billableMetrics(db)
+      .find(filter)
+      .sort({ created_at: -1, _id: 1 })
+      .skip(page.skip)
+      .limit(page.limit)
+      .toArray(),
+    billableMetrics(db).countDocuments(filter),
+  ]);
+  return { items, totalCount };
+}
+
+/** Sets fields of a live metric; null when it no longer exists. May throw a duplicate-key error. */
+export async function updateBillableMetric(
+  db: Db,
+  organizationId: string,
+  id: string,
+  changes: Partial<NewBillableMetric>,
+): Promise<BillableMetricDoc | null> {
+  return billableMetrics(db).findOneAndUpdate(
+    { _id: id, organization_id: organizationId, deletion_key: LIVE },
+    { $set: { ...changes, updated_at: new Date() } },
+    { returnDocument: 'after' },
+  );
+}
+
+/** Soft-deletes a live metric; returns it as it was, or null when it was not live. */
+export async function softDeleteBillableMetric(
+  db: Db,
+  organizationId: string,
+  id: string,
+): Promise<BillableMetricDoc | null> {
+  const now = new Date();
+  return billableMetrics(db).findOneAndUpdate(
+    { _id: id, organization_id: organizationId, deletion_key: LIVE },
+    { $set: { deleted_at: now, updated_at: now, deletion_key: id } },
+    { returnDocument: 'after' },
+  );
+}

@@ -1,0 +1,45 @@
+import type { Db } from 'mongodb';
+
+/**
+ * A raw event as received. Customer-supplied `properties` may hold keys FerretDB refuses (dots, `$`,
+ * NUL) or nested arrays, so the original JSON is kept as a string beside the few extracted fields the
+ * code queries.
+ */
+export interface EventDoc {
+  _id: string; // lago_id
+  organization_id: string;
+  external_subscription_id: string;
+  transaction_id: string;
+  code: string;
+  timestamp: Date; // millisecond precision
+  properties_json: string;
+  precise_total_amount_cents: string | null;
+  created_at: Date;
+  /** Set once the subscription workflow has accepted the signal carrying it. */
+  delivered_at: Date | null;
+  /** `api` (stored first, then signalled) or `temporal` (signalled by a product service, recorded after). */
+  source: 'api' | 'temporal';
+  /** Problems found at ingestion (Lago's events.errors), e.g. `invalid_code`. Such events never bill. */
+  problems: string[];
+}
+
+export function events(db: Db) {
+  return db.collection<EventDoc>('events');
+}
+
+export async function ensureEventIndexes(db: Db): Promise<void> {
+  // Lago's idempotency key: (organization, external_subscription_id, transaction_id).
+  await events(db).createIndex(
+    { organization_id: 1, external_subscription_id: 1, transaction_id: 1 },
+    { unique: true, name: 'unique_transaction_id' },
+  );
+  await events(db).createIndex({ organization_id: 1, transaction_id: 1 });
+  await events(db).createIndex({ delivered_at: 1, created_at: 1 });
+}
+
+export function parseProperties(doc: Pick<EventDoc, 'properties_json'>): Record<string, unknown> {
+  const value: unknown = JSON.parse(doc.properties_json);
+  return value && typeof value === 'object' && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : {};
+}

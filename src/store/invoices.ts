@@ -1,0 +1,78 @@
+import { createHash } from 'node:crypto';
+import type { Db } from 'mongodb';
+
+export type InvoiceStatus = 'draft' | 'finalized' | 'voided' | 'failed' | 'pending';
+export type PaymentStatus = 'pending' | 'succeeded' | 'failed';
+
+/** A fee as stored (Lago names; amounts in integer minor units, units as decimal strings). */
+export interface StoredFee {
+  lago_id: string;
+  fee_type: 'subscription' | 'charge' | 'credit';
+  charge_code: string | null;
+  lago_charge_id: string | null;
+  billable_metric_code: string | null;
+  lago_billable_metric_id: string | null;
+  invoice_display_name: string | null;
+  from_datetime: string;
+  to_datetime: string;
+  charges_duration: number | null;
+  units: string;
+  prorated_units: string | null;
+  events_count: number;
+  amount_cents: number;
+  amount_currency: string;
+  precise_amount: string | null;
+}
+
+export interface InvoiceDoc {
+  _id: string; // `{subscription lago_id}:{period start ISO}`: one invoice per (subscription, period)
+  lago_id: string; // a UUID derived from _id (stable across retries)
+  organization_id: string;
+  customer_id: string;
+  external_customer_id: string;
+  subscription_id: string | null;
+  external_subscription_id: string | null;
+  invoice_type: 'subscription' | 'credit';
+  invoicing_reason: string | null;
+  status: InvoiceStatus;
+  payment_status: PaymentStatus;
+  number: string;
+  sequential_id: number | null;
+  issuing_date: string;
+  payment_due_date: string;
+  net_payment_term: number;
+  currency: string;
+  from_datetime: string | null;
+  to_datetime: string | null;
+  fees_amount_cents: number;
+  taxes_amount_cents: number;
+  sub_total_excluding_taxes_amount_cents: number;
+  sub_total_including_taxes_amount_cents: number;
+  prepaid_credit_amount_cents: number;
+  total_amount_cents: number;
+  fees: StoredFee[];
+  created_at: Date;
+  updated_at: Date;
+  finalized_at: Date | null;
+  /** Bumped at every recomputation of a draft. */
+  version_number: number;
+}
+
+export function invoices(db: Db) {
+  return db.collection<InvoiceDoc>('invoices');
+}
+
+export async function ensureInvoiceIndexes(db: Db): Promise<void> {
+  await invoices(db).createIndex({ lago_id: 1 }, { unique: true });
+  await invoices(db).createIndex({ organization_id: 1, created_at: 1 });
+  await invoices(db).createIndex({ organization_id: 1, external_customer_id: 1 });
+}
+
+/** A stable UUID (version-5 layout) for a deterministic id, so the invoice's lago_id survives retries. */
+export function stableUuid(id: string): string {
+  const h = createHash('sha1').update(`prorata:${id}`).digest();
+  h[6] = (h[6]! & 0x0f) | 0x50;
+  h[8] = (h[8]! & 0x3f) | 0x80;
+  const x = h.subarray(0, 16).toString('hex');
+  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20, 32)}`;
+}
