@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from 'mongodb';
-import { events, parseProperties, type EventDoc } from '../src/store/events';
+import { events, markDelivered, toSeatEventMessage, type EventDoc } from '../src/store/events';
+import { isDuplicateKey } from '../src/store/database';
 import type { SeatEventMessage } from '../src/contracts/subscription-workflow';
 
 /** Most events loaded by one activity call: the workflow pages with `after`. */
@@ -16,23 +17,6 @@ export interface LoadStoredEventsInput {
 export interface LoadStoredEventsResult {
   events: SeatEventMessage[];
   next: { createdAt: number; id: string } | null;
-}
-
-/** Only the fields billing reads travel to the workflow (history and continue-as-new stay small). */
-export function toSeatEventMessage(doc: EventDoc, fieldNames: readonly string[]): SeatEventMessage {
-  const props = parseProperties(doc);
-  const kept: SeatEventMessage['properties'] = {};
-  for (const key of [...fieldNames, 'operation_type']) {
-    const v = props[key];
-    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' || v === null) kept[key] = v;
-  }
-  return {
-    transaction_id: doc.transaction_id,
-    code: doc.code,
-    timestamp: doc.timestamp.getTime(),
-    properties: kept,
-    recorded: true,
-  };
 }
 
 export function createEventActivities({ db }: { db: Db }) {
@@ -58,6 +42,11 @@ export function createEventActivities({ db }: { db: Db }) {
         .sort({ created_at: 1, _id: 1 })
         .limit(STORED_EVENTS_PAGE)
         .toArray();
+      // Loaded by the workflow: delivered (the reconciler and the API need not signal them again).
+      await markDelivered(
+        db,
+        docs.filter((d) => d.delivered_at === null).map((d) => d._id),
+      );
       const last = docs[docs.length - 1];
       return {
         events: docs.map((d) => toSeatEventMessage(d, input.fieldNames)),
@@ -90,6 +79,7 @@ export function createEventActivities({ db }: { db: Db }) {
         precise_total_amount_cents: null,
         created_at: now,
         delivered_at: now,
+        awaiting_subscription: false,
         source: 'temporal',
         problems: [],
       }));
@@ -98,14 +88,13 @@ export function createEventActivities({ db }: { db: Db }) {
         return { inserted: r.insertedCount };
       } catch (err) {
         const e = err as {
-          code?: number;
-          writeErrors?: { code?: number }[];
+          writeErrors?: unknown[];
           insertedCount?: number;
           result?: { insertedCount?: number };
         };
         const writeErrors = e.writeErrors ?? [];
         const onlyDuplicates =
-          e.code === 11000 || (writeErrors.length > 0 && writeErrors.every((w) => w.code === 11000));
+          writeErrors.length > 0 ? writeErrors.every(isDuplicateKey) : isDuplicateKey(err);
         if (!onlyDuplicates) throw err;
         return { inserted: e.insertedCount ?? e.result?.insertedCount ?? docs.length - writeErrors.length };
       }

@@ -8,6 +8,8 @@ import { billableMetricRoutes } from './routes/billable-metrics';
 import { planRoutes } from './routes/plans';
 import { customerRoutes } from './routes/customers';
 import { webhookEndpointRoutes } from './routes/webhook-endpoints';
+import { eventRoutes } from './routes/events';
+import { EventDelivery } from './event-delivery';
 import { openApiHandler } from './openapi';
 import { docsHandler } from './docs';
 
@@ -19,6 +21,8 @@ export interface ApiDeps {
   onPlanUpdated?: (organizationId: string, planCode: string) => Promise<void>;
   /** Called after a customer was (soft-)deleted, to terminate its subscriptions. */
   onCustomerDeleted?: (organizationId: string, externalId: string) => Promise<void>;
+  /** Delivers stored events to subscription workflows; created from db + client when absent. */
+  eventDelivery?: EventDelivery;
 }
 
 /** Request bodies above this are refused with 413 (a batch of 100 events fits easily). */
@@ -38,6 +42,10 @@ export function createApp(deps: ApiDeps): Express {
   v1.use('/plans', planRoutes(deps));
   v1.use('/customers', customerRoutes(deps));
   v1.use('/webhook_endpoints', webhookEndpointRoutes(deps));
+  v1.use(
+    '/events',
+    eventRoutes(deps, deps.eventDelivery ?? new EventDelivery(deps.db, deps.temporal.client)),
+  );
   app.get('/api/v1/openapi.json', openApiHandler); // public: before the authenticated router
   app.get('/docs', docsHandler);
   app.use('/api/v1', v1);

@@ -3,6 +3,7 @@ import { connectDatabase } from '../src/store/database';
 import { ensureIndexes } from '../src/store/indexes';
 import { connectTemporal } from '../src/temporal/connection';
 import { createApp } from './app';
+import { EventDelivery } from './event-delivery';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -10,12 +11,15 @@ async function main(): Promise<void> {
   const database = await connectDatabase(config.MONGODB_URI, config.MONGODB_DB);
   await ensureIndexes(database.db);
   const temporal = await connectTemporal(config);
-  const app = createApp({ db: database.db, temporal, taskQueue: config.TEMPORAL_TASK_QUEUE });
+  const eventDelivery = new EventDelivery(database.db, temporal.client);
+  const stopReconciler = eventDelivery.startReconciler();
+  const app = createApp({ db: database.db, temporal, taskQueue: config.TEMPORAL_TASK_QUEUE, eventDelivery });
   const server = app.listen(config.PORT, config.HOST, () => {
     console.log(`[api] listening on http://${config.HOST}:${config.PORT}`);
   });
   const shutdown = (signal: string) => {
     console.log(`[api] ${signal}: closing`);
+    stopReconciler();
     server.close(async () => {
       await database.close();
       await temporal.connection.close();

@@ -1,3 +1,4 @@
+import { isDuplicateKey } from '../../src/store/database';
 import { Router, type Request } from 'express';
 import { z } from 'zod';
 import type { ApiDeps } from '../app';
@@ -22,7 +23,6 @@ import {
 import {
   findBillableMetric,
   insertBillableMetric,
-  isDuplicateKey,
   listBillableMetrics,
   softDeleteBillableMetric,
   updateBillableMetric,

@@ -1,3 +1,4 @@
+import { isDuplicateKey } from '../../src/store/database';
 import { randomUUID } from 'node:crypto';
 import { Router, type Request } from 'express';
 import type { Db } from 'mongodb';
@@ -26,7 +27,6 @@ import {
 import {
   findBillableMetricsByIds,
   findLiveBillableMetricsByIds,
-  isDuplicateKey,
   type BillableMetricDoc,
 } from '../../src/store/billable-metrics';
 import {

@@ -13,7 +13,7 @@ import {
   webhookEndpointCreateInput,
   webhookEndpointUpdateInput,
 } from '../../src/contracts/lago/webhook-endpoint';
-import { isDuplicateKey } from '../../src/store/billable-metrics';
+import { isDuplicateKey } from '../../src/store/database';
 import {
   countWebhookEndpoints,
   deleteWebhookEndpoint,

@@ -51,16 +51,6 @@ export async function ensureBillableMetricIndexes(db: Db): Promise<void> {
   await billableMetrics(db).createIndex({ organization_id: 1, deletion_key: 1, created_at: -1 });
 }
 
-/**
- * A unique-index violation. MongoDB and FerretDB answer 11000 to inserts and upserts, but FerretDB
- * 1.24 (SQLite) answers an update that breaks a unique index with code 1 (InternalError) and
- * SQLite's "UNIQUE constraint failed" message.
- */
-export function isDuplicateKey(err: unknown): boolean {
-  const e = err as { code?: number; message?: string } | null;
-  return e?.code === 11000 || (e?.code === 1 && /UNIQUE constraint failed/.test(e.message ?? ''));
-}
-
 /** Inserts a metric; a live metric with the same code makes it throw a duplicate-key error (11000). */
 export async function insertBillableMetric(
   db: Db,

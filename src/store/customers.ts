@@ -12,7 +12,8 @@ import type {
   ISSUING_DATE_ANCHORS,
   PAYMENT_PROVIDERS,
 } from '../contracts/lago/customer';
-import { LIVE, isDuplicateKey } from './billable-metrics';
+import { LIVE } from './billable-metrics';
+import { isDuplicateKey } from './database';
 import { organizations } from './organizations';
 import { nextSequence } from './sequences';
 

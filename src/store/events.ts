@@ -1,4 +1,5 @@
 import type { Db } from 'mongodb';
+import type { SeatEventMessage } from '../contracts/subscription-workflow';
 
 /**
  * A raw event as received. Customer-supplied `properties` may hold keys FerretDB refuses (dots, `$`,
@@ -15,8 +16,13 @@ export interface EventDoc {
   properties_json: string;
   precise_total_amount_cents: string | null;
   created_at: Date;
-  /** Set once the subscription workflow has accepted the signal carrying it. */
+  /** Set once the subscription workflow has accepted the signal carrying it (or loaded it at its start). */
   delivered_at: Date | null;
+  /**
+   * No subscription had this external id when the event arrived: the subscription's workflow loads it
+   * when it starts, so the reconciler leaves it alone.
+   */
+  awaiting_subscription: boolean;
   /** `api` (stored first, then signalled) or `temporal` (signalled by a product service, recorded after). */
   source: 'api' | 'temporal';
   /** Problems found at ingestion (Lago's events.errors), e.g. `invalid_code`. Such events never bill. */
@@ -34,7 +40,7 @@ export async function ensureEventIndexes(db: Db): Promise<void> {
     { unique: true, name: 'unique_transaction_id' },
   );
   await events(db).createIndex({ organization_id: 1, transaction_id: 1 });
-  await events(db).createIndex({ delivered_at: 1, created_at: 1 });
+  await events(db).createIndex({ delivered_at: 1, awaiting_subscription: 1, created_at: 1 });
 }
 
 export function parseProperties(doc: Pick<EventDoc, 'properties_json'>): Record<string, unknown> {
@@ -42,4 +48,29 @@ export function parseProperties(doc: Pick<EventDoc, 'properties_json'>): Record<
   return value && typeof value === 'object' && !Array.isArray(value)
     ? (value as Record<string, unknown>)
     : {};
+}
+
+export async function markDelivered(db: Db, ids: string[], at = new Date()): Promise<void> {
+  if (ids.length === 0) return;
+  await events(db).updateMany(
+    { _id: { $in: ids }, delivered_at: null },
+    { $set: { delivered_at: at, awaiting_subscription: false } },
+  );
+}
+
+/** Only the fields billing reads travel to the workflow (history and continue-as-new stay small). */
+export function toSeatEventMessage(doc: EventDoc, fieldNames: readonly string[]): SeatEventMessage {
+  const props = parseProperties(doc);
+  const kept: SeatEventMessage['properties'] = {};
+  for (const key of [...fieldNames, 'operation_type']) {
+    const v = props[key];
+    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' || v === null) kept[key] = v;
+  }
+  return {
+    transaction_id: doc.transaction_id,
+    code: doc.code,
+    timestamp: doc.timestamp.getTime(),
+    properties: kept,
+    recorded: true,
+  };
 }

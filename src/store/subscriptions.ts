@@ -29,6 +29,8 @@ export interface SubscriptionDoc {
   /** Seats active now per billable metric code, as last projected by the workflow. */
   active_units: Record<string, string>;
   workflow_id: string;
+  /** Workflow time of the last projection (older projections never overwrite newer ones). */
+  projected_at?: number;
 }
 
 export function subscriptions(db: Db) {

@@ -1,0 +1,173 @@
+import type { Db } from 'mongodb';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { events, markDelivered, toSeatEventMessage, type EventDoc } from '../src/store/events';
+import { subscriptions } from '../src/store/subscriptions';
+import { billableMetrics, LIVE } from '../src/store/billable-metrics';
+import { seatEventsSignal } from '../src/temporal/messages';
+import type { SeatEventMessage } from '../src/contracts/subscription-workflow';
+
+/** How long a burst for one subscription is gathered into one signal. */
+const COALESCE_WINDOW_MS = 5;
+/** At most this many events per signal (history event size stays small). */
+const MAX_EVENTS_PER_SIGNAL = 200;
+
+interface Pending {
+  organizationId: string;
+  workflowId: string;
+  messages: SeatEventMessage[];
+  eventIds: string[];
+  waiters: { ok: () => void; fail: (err: unknown) => void }[];
+  timer: NodeJS.Timeout | null;
+}
+
+/**
+ * Delivers stored events to their subscription workflows: signals (coalesced per subscription so a
+ * burst becomes a few signals), then marks the events delivered. At-least-once: a crash between
+ * the signal and the mark leads to a second delivery, which the workflow ignores by transaction_id.
+ */
+export class EventDelivery {
+  private readonly pending = new Map<string, Pending>();
+  /** Signals sent since start (for the ingest benchmark: signals per event). */
+  signalsSent = 0;
+
+  constructor(
+    private readonly db: Db,
+    private readonly client: Client,
+  ) {}
+
+  /**
+   * Delivers events of one (organization, external subscription id). Resolves once they are
+   * signalled and marked, or marked as waiting for their subscription. Rejects when Temporal cannot
+   * be reached: the events stay stored and undelivered for the reconciler.
+   */
+  async deliver(organizationId: string, externalSubscriptionId: string, docs: EventDoc[]): Promise<void> {
+    const billable = docs.filter((d) => d.problems.length === 0);
+    if (billable.length === 0) return;
+    const sub = await subscriptions(this.db).findOne(
+      { organization_id: organizationId, external_id: externalSubscriptionId },
+      { projection: { workflow_id: 1, status: 1 } },
+    );
+    if (!sub) {
+      // The subscription's workflow will load them when it starts (SPEC section 3).
+      await events(this.db).updateMany(
+        { _id: { $in: billable.map((d) => d._id) }, delivered_at: null },
+        { $set: { awaiting_subscription: true } },
+      );
+      return;
+    }
+    const fieldNames = await this.fieldNames(organizationId, billable);
+    const messages = billable.map((d) =>
+      toSeatEventMessage(
+        d,
+        [fieldNames.get(d.code) ?? null].filter((f): f is string => !!f),
+      ),
+    );
+    await this.enqueue(
+      organizationId,
+      sub.workflow_id,
+      messages,
+      billable.map((d) => d._id),
+    );
+  }
+
+  private async fieldNames(organizationId: string, docs: EventDoc[]): Promise<Map<string, string | null>> {
+    const codes = [...new Set(docs.map((d) => d.code))];
+    const metrics = await billableMetrics(this.db)
+      .find(
+        { organization_id: organizationId, code: { $in: codes }, deletion_key: LIVE },
+        { projection: { code: 1, field_name: 1 } },
+      )
+      .toArray();
+    return new Map(metrics.map((m) => [m.code, m.field_name]));
+  }
+
+  private enqueue(
+    organizationId: string,
+    workflowId: string,
+    messages: SeatEventMessage[],
+    eventIds: string[],
+  ): Promise<void> {
+    return new Promise<void>((ok, fail) => {
+      let p = this.pending.get(workflowId);
+      if (!p) {
+        p = { organizationId, workflowId, messages: [], eventIds: [], waiters: [], timer: null };
+        this.pending.set(workflowId, p);
+      }
+      p.messages.push(...messages);
+      p.eventIds.push(...eventIds);
+      p.waiters.push({ ok, fail });
+      if (p.messages.length >= MAX_EVENTS_PER_SIGNAL) void this.flush(workflowId);
+      else p.timer ??= setTimeout(() => void this.flush(workflowId), COALESCE_WINDOW_MS);
+    });
+  }
+
+  private async flush(workflowId: string): Promise<void> {
+    const p = this.pending.get(workflowId);
+    if (!p) return;
+    this.pending.delete(workflowId);
+    if (p.timer) clearTimeout(p.timer);
+    try {
+      try {
+        for (let i = 0; i < p.messages.length; i += MAX_EVENTS_PER_SIGNAL) {
+          await this.client.workflow
+            .getHandle(workflowId)
+            .signal(seatEventsSignal, p.messages.slice(i, i + MAX_EVENTS_PER_SIGNAL));
+          this.signalsSent++;
+        }
+      } catch (err) {
+        // A closed workflow (terminated subscription) takes no more events: they are kept, never billed.
+        if (!(err instanceof WorkflowNotFoundError)) throw err;
+      }
+      await markDelivered(this.db, p.eventIds);
+      for (const w of p.waiters) w.ok();
+    } catch (err) {
+      for (const w of p.waiters) w.fail(err);
+    }
+  }
+
+  /**
+   * Re-delivers events stored but not delivered (an API crash or a Temporal outage between the two
+   * steps). Returns how many were delivered.
+   */
+  async reconcile(olderThanMs = 10_000, limit = 1_000): Promise<number> {
+    const docs = await events(this.db)
+      .find({
+        delivered_at: null,
+        awaiting_subscription: false,
+        created_at: { $lt: new Date(Date.now() - olderThanMs) },
+      })
+      .sort({ created_at: 1 })
+      .limit(limit)
+      .toArray();
+    const groups = new Map<string, EventDoc[]>();
+    for (const d of docs) {
+      const key = JSON.stringify([d.organization_id, d.external_subscription_id]);
+      groups.set(key, [...(groups.get(key) ?? []), d]);
+    }
+    let delivered = 0;
+    for (const group of groups.values()) {
+      const first = group[0]!;
+      try {
+        await this.deliver(first.organization_id, first.external_subscription_id, group);
+        delivered += group.length;
+      } catch {
+        // Temporal still unreachable: the next round tries again.
+      }
+    }
+    return delivered;
+  }
+
+  /** Runs `reconcile` every `intervalMs` until the returned stop function is called. */
+  startReconciler(intervalMs = 15_000): () => void {
+    let running = false;
+    const timer = setInterval(() => {
+      if (running) return;
+      running = true;
+      this.reconcile()
+        .catch((err) => console.warn('[api] event reconciler:', (err as Error).message))
+        .finally(() => (running = false));
+    }, intervalMs);
+    timer.unref();
+    return () => clearInterval(timer);
+  }
+}

@@ -1,0 +1,267 @@
+import { randomUUID } from 'node:crypto';
+import { Router } from 'express';
+import { z } from 'zod';
+import type { ApiDeps } from '../app';
+import { organizationOf } from '../auth';
+import { notFound, serviceUnavailable, validationErrors, missingParam, type ErrorDetails } from '../errors';
+import { registerRoute } from '../openapi';
+import { paginationMeta, paginationQuery } from '../pagination';
+import { lagoDetails, parseQuery } from '../validation';
+import { serializeEvent } from '../serializers/event';
+import {
+  eventInput,
+  eventListQuery,
+  MAX_BATCH_EVENTS,
+  parseUnixSecondsToMs,
+  type EventInput,
+} from '../../src/contracts/lago/event';
+import { events, type EventDoc } from '../../src/store/events';
+import { billableMetrics, LIVE } from '../../src/store/billable-metrics';
+import { isDuplicateKey } from '../../src/store/database';
+import type { EventDelivery } from '../event-delivery';
+
+registerRoute({
+  method: 'post',
+  path: '/events',
+  summary: 'Send one usage event (stored, then delivered to its subscription workflow)',
+  requestRoot: 'event',
+  requestSchema: eventInput,
+  responses: {
+    200: { description: 'The stored event', root: 'event' },
+    400: 'No `event` root',
+    422: '`value_is_mandatory`, `invalid_format` (timestamp), `value_already_exist` (transaction_id)',
+  },
+});
+registerRoute({
+  method: 'post',
+  path: '/events/batch',
+  summary: 'Send 1..100 events, all or nothing; errors keyed by index',
+  requestRoot: 'events',
+  requestSchema: z.array(eventInput),
+  responses: {
+    200: { description: 'The stored events, in request order', root: 'events', list: true },
+    422: 'Errors by index',
+  },
+});
+registerRoute({
+  method: 'get',
+  path: '/events/{transaction_id}',
+  summary: 'Find an event by transaction_id',
+  responses: { 200: { description: 'The event', root: 'event' }, 404: '`event_not_found`' },
+});
+registerRoute({
+  method: 'get',
+  path: '/events',
+  summary: 'List events, newest first',
+  query: paginationQuery.extend(eventListQuery.shape),
+  responses: { 200: { description: 'One page of events', root: 'events', list: true } },
+});
+
+function toDoc(organizationId: string, input: EventInput, now: Date, knownCodes: Set<string>): EventDoc {
+  const ms =
+    input.timestamp === undefined || input.timestamp === null
+      ? now.getTime()
+      : parseUnixSecondsToMs(input.timestamp)!;
+  return {
+    _id: randomUUID(),
+    organization_id: organizationId,
+    external_subscription_id: input.external_subscription_id,
+    transaction_id: input.transaction_id,
+    code: input.code,
+    timestamp: new Date(ms),
+    properties_json: JSON.stringify(input.properties ?? {}),
+    precise_total_amount_cents:
+      input.precise_total_amount_cents === undefined || input.precise_total_amount_cents === null
+        ? null
+        : String(input.precise_total_amount_cents),
+    created_at: now,
+    delivered_at: null,
+    awaiting_subscription: false,
+    source: 'api',
+    // Lago stores events with an unknown metric code and reports them (events.errors); they never bill.
+    problems: knownCodes.has(input.code) ? [] : ['invalid_code'],
+  };
+}
+
+export function eventRoutes(deps: ApiDeps, delivery: EventDelivery): Router {
+  const router = Router();
+  const db = deps.db;
+
+  async function knownCodes(organizationId: string, codes: string[]): Promise<Set<string>> {
+    const found = await billableMetrics(db)
+      .find(
+        { organization_id: organizationId, code: { $in: [...new Set(codes)] }, deletion_key: LIVE },
+        { projection: { code: 1 } },
+      )
+      .toArray();
+    return new Set(found.map((m) => m.code));
+  }
+
+  /** Delivery failures are not the client's: the event is stored and the reconciler delivers it. */
+  async function deliverQuietly(organizationId: string, docs: EventDoc[]): Promise<void> {
+    const bySubscription = new Map<string, EventDoc[]>();
+    for (const d of docs)
+      bySubscription.set(d.external_subscription_id, [
+        ...(bySubscription.get(d.external_subscription_id) ?? []),
+        d,
+      ]);
+    await Promise.all(
+      [...bySubscription].map(([sub, group]) =>
+        delivery.deliver(organizationId, sub, group).catch((err) => {
+          console.warn(`[api] events for ${sub} stored, delivery deferred: ${(err as Error).message}`);
+        }),
+      ),
+    );
+  }
+
+  /** A retried event that is stored but was never delivered is delivered now (then still a 422). */
+  async function redeliverIfPending(
+    organizationId: string,
+    keys: { external_subscription_id: string; transaction_id: string }[],
+  ) {
+    const stored = await events(db)
+      .find({ organization_id: organizationId, delivered_at: null, awaiting_subscription: false, $or: keys })
+      .toArray();
+    if (stored.length > 0) await deliverQuietly(organizationId, stored);
+  }
+
+  async function insertOrUnavailable(docs: EventDoc[]): Promise<void> {
+    try {
+      if (docs.length === 1) await events(db).insertOne(docs[0]!);
+      else await events(db).insertMany(docs, { ordered: true });
+    } catch (err) {
+      if (isDuplicateKey(err)) throw err;
+      throw serviceUnavailable(
+        'database_unavailable',
+        'events cannot be stored right now; retry with the same transaction_id',
+      );
+    }
+  }
+
+  router.post('/', async (req, res) => {
+    const org = organizationOf(req);
+    const body = req.body as Record<string, unknown> | undefined;
+    const raw = body && typeof body === 'object' && !Array.isArray(body) ? body.event : undefined;
+    if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw missingParam('event');
+    const parsed = eventInput.safeParse(raw);
+    if (!parsed.success) throw validationErrors(lagoDetails(parsed.error));
+    const doc = toDoc(org._id, parsed.data, new Date(), await knownCodes(org._id, [parsed.data.code]));
+    try {
+      await insertOrUnavailable([doc]);
+    } catch (err) {
+      if (!isDuplicateKey(err)) throw err;
+      await redeliverIfPending(org._id, [doc]);
+      throw validationErrors({ transaction_id: ['value_already_exist'] });
+    }
+    await deliverQuietly(org._id, [doc]);
+    res.json({ event: serializeEvent(doc) });
+  });
+
+  router.post('/batch', async (req, res) => {
+    const org = organizationOf(req);
+    const body = req.body as Record<string, unknown> | undefined;
+    const list = body && typeof body === 'object' && !Array.isArray(body) ? body.events : undefined;
+    if (list === undefined || list === null) throw missingParam('events');
+    if (!Array.isArray(list) || list.length === 0) throw validationErrors({ events: ['no_events'] });
+    if (list.length > MAX_BATCH_EVENTS) throw validationErrors({ events: ['too_many_events'] });
+
+    const details: ErrorDetails = {};
+    const inputs: EventInput[] = [];
+    list.forEach((item: unknown, i) => {
+      const parsed = eventInput.safeParse(item);
+      if (parsed.success) inputs.push(parsed.data);
+      else details[String(i)] = lagoDetails(parsed.error);
+    });
+    if (Object.keys(details).length > 0) throw validationErrors(details);
+
+    // Duplicates inside the batch, or already stored, are reported at the later index (Lago).
+    const seen = new Set<string>();
+    inputs.forEach((e, i) => {
+      const key = JSON.stringify([e.external_subscription_id, e.transaction_id]);
+      if (seen.has(key)) details[String(i)] = { transaction_id: ['value_already_exist'] };
+      seen.add(key);
+    });
+    const existing = await events(db)
+      .find(
+        {
+          organization_id: org._id,
+          $or: inputs.map((e) => ({
+            external_subscription_id: e.external_subscription_id,
+            transaction_id: e.transaction_id,
+          })),
+        },
+        { projection: { external_subscription_id: 1, transaction_id: 1 } },
+      )
+      .toArray();
+    const stored = new Set(
+      existing.map((e) => JSON.stringify([e.external_subscription_id, e.transaction_id])),
+    );
+    inputs.forEach((e, i) => {
+      if (stored.has(JSON.stringify([e.external_subscription_id, e.transaction_id])))
+        details[String(i)] = { transaction_id: ['value_already_exist'] };
+    });
+    if (Object.keys(details).length > 0) {
+      await redeliverIfPending(org._id, existing);
+      throw validationErrors(details);
+    }
+
+    const now = new Date();
+    const codes = await knownCodes(
+      org._id,
+      inputs.map((e) => e.code),
+    );
+    const docs = inputs.map((e) => toDoc(org._id, e, now, codes));
+    try {
+      await insertOrUnavailable(docs);
+    } catch (err) {
+      if (!isDuplicateKey(err)) throw err;
+      // A concurrent request stored one of them first: undo ours (all or nothing), then report.
+      await events(db).deleteMany({ _id: { $in: docs.map((d) => d._id) } });
+      throw validationErrors({ transaction_id: ['value_already_exist'] });
+    }
+    await deliverQuietly(org._id, docs);
+    res.json({ events: docs.map((d) => serializeEvent(d)) });
+  });
+
+  router.get('/:transactionId', async (req, res) => {
+    const org = organizationOf(req);
+    const doc = await events(db).findOne(
+      { organization_id: org._id, transaction_id: String(req.params.transactionId) },
+      { sort: { created_at: -1 } },
+    );
+    if (!doc) throw notFound('event');
+    res.json({ event: serializeEvent(doc) });
+  });
+
+  router.get('/', async (req, res) => {
+    const org = organizationOf(req);
+    const q = parseQuery(req, paginationQuery.extend(eventListQuery.shape));
+    const filter: Record<string, unknown> = { organization_id: org._id };
+    if (q.external_subscription_id) filter.external_subscription_id = q.external_subscription_id;
+    if (q.code) filter.code = q.code;
+    const range: Record<string, Date> = {};
+    for (const [key, op] of [
+      ['timestamp_from', '$gte'],
+      ['timestamp_to', '$lte'],
+    ] as const) {
+      const v = q[key];
+      if (v === undefined) continue;
+      const at = new Date(v);
+      if (Number.isNaN(at.getTime())) throw validationErrors({ [key]: ['invalid_date'] });
+      range[op] = at;
+    }
+    if (Object.keys(range).length > 0) filter.timestamp = range;
+    const [total, docs] = await Promise.all([
+      events(db).countDocuments(filter),
+      events(db)
+        .find(filter)
+        .sort({ created_at: -1, _id: -1 })
+        .skip((q.page - 1) * q.per_page)
+        .limit(q.per_page)
+        .toArray(),
+    ]);
+    res.json({ events: docs.map((d) => serializeEvent(d)), meta: paginationMeta(q, total) });
+  });
+
+  return router;
+}
