@@ -38,3 +38,111 @@ export interface FinalizeInvoiceResult {
   invoice_id: string;
   status: 'finalized';
 }
+
+/** A fee as the workflow computes it (src/billing), in Lago's names. */
+export interface ComputedFee {
+  fee_type: 'subscription' | 'charge';
+  charge_code: string | null;
+  lago_charge_id: string | null;
+  billable_metric_code: string | null;
+  lago_billable_metric_id: string | null;
+  invoice_display_name: string | null;
+  from_datetime: string;
+  to_datetime: string;
+  charges_duration: number | null;
+  units: string;
+  prorated_units: string | null;
+  events_count: number;
+  amount_cents: number;
+  amount_currency: string;
+  precise_amount: string | null;
+}
+
+/**
+ * An invoice as the workflow computes it, before storage: the activity adds its lago_id, number,
+ * payment status and credits.
+ */
+export interface ComputedInvoice {
+  /** `{subscription lago_id}:{period start ISO}`: one invoice per (subscription, period). */
+  id: string;
+  organization_id: string;
+  customer_id: string;
+  external_customer_id: string;
+  subscription_id: string;
+  external_subscription_id: string;
+  status: 'draft' | 'finalized';
+  invoicing_reason: 'subscription_periodic' | 'subscription_terminating';
+  issuing_date: string;
+  currency: string;
+  from_datetime: string;
+  to_datetime: string;
+  fees_amount_cents: number;
+  taxes_amount_cents: number;
+  sub_total_excluding_taxes_amount_cents: number;
+  sub_total_including_taxes_amount_cents: number;
+  fees: ComputedFee[];
+}
+
+/** What the invoice activities report back. */
+export interface StoredInvoiceSummary {
+  id: string;
+  lago_id: string;
+  status: 'draft' | 'finalized';
+  number: string;
+  total_amount_cents: number;
+}
+
+/** One charge in current usage: Lago's `charges_usage[]` item plus `prorated_units`. */
+export interface ChargeUsageView {
+  units: string;
+  total_aggregated_units: string;
+  prorated_units: string | null;
+  events_count: number;
+  amount_cents: number;
+  amount_currency: string;
+  pricing_unit_details: null;
+  charge: { lago_id: string | null; code: string; charge_model: string; invoice_display_name: string | null };
+  billable_metric: { lago_id: string | null; name: string; code: string; aggregation_type: string };
+  filters: never[];
+  grouped_usage: never[];
+  presentation_breakdowns: never[];
+}
+
+/** Lago's `customer_usage` object. */
+export interface CurrentUsageView {
+  from_datetime: string;
+  to_datetime: string;
+  issuing_date: string;
+  currency: string;
+  amount_cents: number;
+  total_amount_cents: number;
+  taxes_amount_cents: number;
+  lago_invoice_id: null;
+  charges_usage: ChargeUsageView[];
+}
+
+/** The seat ledger for support and audit: per metric, per seat, its stints in the current period. */
+export interface SeatLedgerView {
+  from_datetime: string;
+  to_datetime: string;
+  charges_duration: number;
+  metrics: {
+    code: string;
+    seats: {
+      key: string;
+      active_at_end: boolean;
+      days: number;
+      stints: { from: string; to: string; days: number }[];
+    }[];
+  }[];
+}
+
+/** What the workflow knows of its subscription (Web UI, support). */
+export interface SubscriptionView {
+  external_id: string;
+  status: 'pending' | 'active' | 'terminated' | 'canceled';
+  current_billing_period_started_at: string | null;
+  current_billing_period_ending_at: string | null;
+  draft_invoice_ids: string[];
+  events_applied: number;
+}
