@@ -1,12 +1,22 @@
 import type { Db } from 'mongodb';
+import { createEventActivities } from './events';
+import { createInvoiceActivities } from './invoices';
+import { createSubscriptionActivities } from './subscriptions';
+import { createWebhookActivities } from './webhooks';
 
 export interface ActivityDeps {
   db: Db;
+  fetch?: typeof fetch;
 }
 
 /** Activities are built from injected dependencies: one MongoDB client per worker process. */
-export function createActivities(_deps: ActivityDeps) {
-  return {};
+export function createActivities(deps: ActivityDeps) {
+  return {
+    ...createEventActivities(deps),
+    ...createInvoiceActivities(deps),
+    ...createSubscriptionActivities(deps),
+    ...createWebhookActivities(deps),
+  };
 }
 
 export type Activities = ReturnType<typeof createActivities>;

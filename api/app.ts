@@ -9,6 +9,10 @@ import { planRoutes } from './routes/plans';
 import { customerRoutes } from './routes/customers';
 import { webhookEndpointRoutes } from './routes/webhook-endpoints';
 import { eventRoutes } from './routes/events';
+import { subscriptionRoutes } from './routes/subscriptions';
+import { invoiceRoutes, invoiceHtmlRoute } from './routes/invoices';
+import { currentUsageRoutes } from './routes/current-usage';
+import { notifyPlanChanged, terminateCustomerSubscriptions } from './subscription-control';
 import { EventDelivery } from './event-delivery';
 import { openApiHandler } from './openapi';
 import { docsHandler } from './docs';
@@ -29,7 +33,14 @@ export interface ApiDeps {
 export const BODY_LIMIT = '1mb';
 
 /** The Express app: a thin Lago-compatible facade over MongoDB and the subscription workflows. */
-export function createApp(deps: ApiDeps): Express {
+export function createApp(input: ApiDeps): Express {
+  // By default, plan updates and customer deletions reach the subscription workflows.
+  const deps: ApiDeps = {
+    ...input,
+    onPlanUpdated: input.onPlanUpdated ?? ((org, code) => notifyPlanChanged(deps, org, code)),
+    onCustomerDeleted:
+      input.onCustomerDeleted ?? ((org, id) => terminateCustomerSubscriptions(deps, org, id)),
+  };
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'extended'); // `status[]=a&status[]=b` -> { status: ['a', 'b'] }
@@ -40,7 +51,10 @@ export function createApp(deps: ApiDeps): Express {
   v1.use(authenticate(deps.db));
   v1.use('/billable_metrics', billableMetricRoutes(deps));
   v1.use('/plans', planRoutes(deps));
+  v1.use('/customers', currentUsageRoutes(deps));
   v1.use('/customers', customerRoutes(deps));
+  v1.use('/subscriptions', subscriptionRoutes(deps));
+  v1.use('/invoices', invoiceRoutes(deps));
   v1.use('/webhook_endpoints', webhookEndpointRoutes(deps));
   v1.use(
     '/events',
@@ -48,6 +62,7 @@ export function createApp(deps: ApiDeps): Express {
   );
   app.get('/api/v1/openapi.json', openApiHandler); // public: before the authenticated router
   app.get('/docs', docsHandler);
+  app.use(invoiceHtmlRoute(deps));
   app.use('/api/v1', v1);
 
   app.use(notFoundRoute);

@@ -2,4 +2,4 @@
  * Entry point of the workflow bundle (scripts/bundle-workflows.ts). Only deterministic code may be
  * reachable from here: @temporalio/workflow, src/billing, src/contracts, src/temporal/messages.
  */
-export {};
+export { subscriptionWorkflow } from './subscription';

@@ -2,6 +2,7 @@
  * Plain-JSON payloads of the subscription workflow's messages (src/temporal/messages.ts). Instants are
  * epoch milliseconds; money in integer minor units or decimal strings; nothing here is a class.
  */
+import type { LagoCustomerUsage, LagoFee, LagoInvoiceAmounts } from '../billing/lago-shapes';
 
 /** One event as the subscription workflow receives it (from the API or a product service). */
 export interface SeatEventMessage {
@@ -40,47 +41,20 @@ export interface FinalizeInvoiceResult {
 }
 
 /** A fee as the workflow computes it (src/billing), in Lago's names. */
-export interface ComputedFee {
-  fee_type: 'subscription' | 'charge';
-  charge_code: string | null;
-  lago_charge_id: string | null;
-  billable_metric_code: string | null;
-  lago_billable_metric_id: string | null;
-  invoice_display_name: string | null;
-  from_datetime: string;
-  to_datetime: string;
-  charges_duration: number | null;
-  units: string;
-  prorated_units: string | null;
-  events_count: number;
-  amount_cents: number;
-  amount_currency: string;
-  precise_amount: string | null;
-}
+export type ComputedFee = LagoFee;
 
 /**
- * An invoice as the workflow computes it, before storage: the activity adds its lago_id, number,
- * payment status and credits.
+ * An invoice as the workflow computes it, before storage: billing's amounts in Lago's names plus the
+ * subscription it belongs to. The activity adds its lago_id, number and credits.
  */
-export interface ComputedInvoice {
-  /** `{subscription lago_id}:{period start ISO}`: one invoice per (subscription, period). */
+export interface ComputedInvoice extends LagoInvoiceAmounts {
+  /** `{subscription lago_id}:{reason}:{period start local date}`: one invoice per (subscription, period). */
   id: string;
   organization_id: string;
   customer_id: string;
   external_customer_id: string;
   subscription_id: string;
   external_subscription_id: string;
-  status: 'draft' | 'finalized';
-  invoicing_reason: 'subscription_periodic' | 'subscription_terminating';
-  issuing_date: string;
-  currency: string;
-  from_datetime: string;
-  to_datetime: string;
-  fees_amount_cents: number;
-  taxes_amount_cents: number;
-  sub_total_excluding_taxes_amount_cents: number;
-  sub_total_including_taxes_amount_cents: number;
-  fees: ComputedFee[];
 }
 
 /** What the invoice activities report back. */
@@ -92,34 +66,8 @@ export interface StoredInvoiceSummary {
   total_amount_cents: number;
 }
 
-/** One charge in current usage: Lago's `charges_usage[]` item plus `prorated_units`. */
-export interface ChargeUsageView {
-  units: string;
-  total_aggregated_units: string;
-  prorated_units: string | null;
-  events_count: number;
-  amount_cents: number;
-  amount_currency: string;
-  pricing_unit_details: null;
-  charge: { lago_id: string | null; code: string; charge_model: string; invoice_display_name: string | null };
-  billable_metric: { lago_id: string | null; name: string; code: string; aggregation_type: string };
-  filters: never[];
-  grouped_usage: never[];
-  presentation_breakdowns: never[];
-}
-
-/** Lago's `customer_usage` object. */
-export interface CurrentUsageView {
-  from_datetime: string;
-  to_datetime: string;
-  issuing_date: string;
-  currency: string;
-  amount_cents: number;
-  total_amount_cents: number;
-  taxes_amount_cents: number;
-  lago_invoice_id: null;
-  charges_usage: ChargeUsageView[];
-}
+/** Lago's `customer_usage` object, plus `prorated_units` per charge. */
+export type CurrentUsageView = LagoCustomerUsage;
 
 /** The seat ledger for support and audit: per metric, per seat, its stints in the current period. */
 export interface SeatLedgerView {

@@ -1,0 +1,139 @@
+import type { Db } from 'mongodb';
+import { invoices, stableUuid, type InvoiceDoc } from '../src/store/invoices';
+import { claimInvoiceNumbers } from '../src/store/invoice-numbers';
+import { customers, documentNumberPrefix } from '../src/store/customers';
+import { organizations } from '../src/store/organizations';
+import type { ComputedInvoice, StoredInvoiceSummary } from '../src/contracts/subscription-workflow';
+
+export interface InvoiceActivityDeps {
+  db: Db;
+  /** Called once an invoice is finalized (credits, then webhooks); must be idempotent. */
+  onFinalized?: (invoice: InvoiceDoc) => Promise<void>;
+}
+
+function summary(doc: InvoiceDoc): StoredInvoiceSummary {
+  return {
+    id: doc._id,
+    lago_id: doc.lago_id,
+    status: doc.status === 'finalized' ? 'finalized' : 'draft',
+    number: doc.number,
+    total_amount_cents: doc.total_amount_cents,
+  };
+}
+
+/** The computed content of an invoice, as stored (everything that a recomputed draft may change). */
+function content(inv: ComputedInvoice) {
+  return {
+    invoicing_reason: inv.invoicing_reason,
+    issuing_date: inv.issuing_date,
+    payment_due_date: inv.issuing_date,
+    currency: inv.currency,
+    from_datetime: inv.from_datetime,
+    to_datetime: inv.to_datetime,
+    fees_amount_cents: inv.fees_amount_cents,
+    taxes_amount_cents: inv.taxes_amount_cents,
+    sub_total_excluding_taxes_amount_cents: inv.sub_total_excluding_taxes_amount_cents,
+    sub_total_including_taxes_amount_cents: inv.sub_total_including_taxes_amount_cents,
+    fees: inv.fees.map((f, i) => ({
+      ...f,
+      lago_id: stableUuid(`${inv.id}:fee:${i}:${f.charge_code ?? f.fee_type}`),
+    })),
+  };
+}
+
+export function createInvoiceActivities(deps: InvoiceActivityDeps) {
+  const { db } = deps;
+
+  async function prefixOf(organizationId: string): Promise<string> {
+    const org = await organizations(db).findOne({ _id: organizationId });
+    return documentNumberPrefix(org ?? { _id: organizationId, name: 'org' });
+  }
+
+  /** Inserts the invoice as a draft unless it exists; never touches a finalized one. */
+  async function insertDraftIfMissing(inv: ComputedInvoice): Promise<void> {
+    const now = new Date();
+    const doc: InvoiceDoc = {
+      _id: inv.id,
+      lago_id: stableUuid(inv.id),
+      organization_id: inv.organization_id,
+      customer_id: inv.customer_id,
+      external_customer_id: inv.external_customer_id,
+      subscription_id: inv.subscription_id,
+      external_subscription_id: inv.external_subscription_id,
+      invoice_type: 'subscription',
+      status: 'draft',
+      payment_status: 'pending',
+      number: `${await prefixOf(inv.organization_id)}-DRAFT`,
+      sequential_id: null,
+      net_payment_term: 0,
+      prepaid_credit_amount_cents: 0,
+      total_amount_cents: inv.sub_total_including_taxes_amount_cents,
+      created_at: now,
+      updated_at: now,
+      finalized_at: null,
+      version_number: 1,
+      ...content(inv),
+    };
+    await invoices(db).updateOne({ _id: inv.id }, { $setOnInsert: doc }, { upsert: true });
+  }
+
+  return {
+    /**
+     * Stores a draft (grace period): inserted once, then recomputed content replaces the old while it
+     * is still a draft. Idempotent: a retried or replayed call leaves one invoice.
+     */
+    async saveInvoice(inv: ComputedInvoice): Promise<StoredInvoiceSummary> {
+      await insertDraftIfMissing(inv);
+      await invoices(db).updateOne(
+        { _id: inv.id, status: 'draft' },
+        {
+          $set: {
+            ...content(inv),
+            total_amount_cents: inv.sub_total_including_taxes_amount_cents,
+            updated_at: new Date(),
+          },
+          $inc: { version_number: 1 },
+        },
+      );
+      const stored = await invoices(db).findOne({ _id: inv.id });
+      return summary(stored!);
+    },
+
+    /**
+     * Finalizes with the final content: number `{PREFIX}-{customer seq:3}-{invoice seq:3}` (claimed
+     * once per invoice), payment status, then credits and webhooks (onFinalized). Idempotent.
+     */
+    async finalizeInvoice(inv: ComputedInvoice): Promise<StoredInvoiceSummary> {
+      await insertDraftIfMissing(inv);
+      let doc = await invoices(db).findOne({ _id: inv.id });
+      if (doc && doc.status === 'draft') {
+        const customer = await customers(db).findOne({ _id: inv.customer_id });
+        const seq = await claimInvoiceNumbers(db, inv.id, inv.organization_id, inv.customer_id);
+        const pad = (n: number) => String(n).padStart(3, '0');
+        const number = `${await prefixOf(inv.organization_id)}-${pad(customer?.sequential_id ?? 0)}-${pad(seq.customerSequence)}`;
+        const total = inv.sub_total_including_taxes_amount_cents;
+        const now = new Date();
+        await invoices(db).updateOne(
+          { _id: inv.id, status: 'draft' },
+          {
+            $set: {
+              ...content(inv),
+              status: 'finalized',
+              number,
+              sequential_id: seq.customerSequence,
+              total_amount_cents: total,
+              payment_status: total > 0 ? 'pending' : 'succeeded',
+              finalized_at: now,
+              updated_at: now,
+            },
+            $inc: { version_number: 1 },
+          },
+        );
+        doc = await invoices(db).findOne({ _id: inv.id });
+      }
+      if (!doc) throw new Error(`invoice ${inv.id} could not be stored`);
+      if (deps.onFinalized) await deps.onFinalized(doc);
+      return summary((await invoices(db).findOne({ _id: inv.id })) ?? doc);
+    },
+  };
+}

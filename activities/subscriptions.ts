@@ -1,0 +1,61 @@
+import type { Db } from 'mongodb';
+import { subscriptions, type SubscriptionStatus } from '../src/store/subscriptions';
+import { findPlanWithMetrics } from '../src/store/plans';
+import { billingSnapshotOf } from '../src/contracts/billing-snapshot';
+import type { PlanWithMetricsSnapshot } from '../src/contracts/subscription-input';
+
+export interface SubscriptionProjection {
+  subscriptionId: string;
+  status: SubscriptionStatus;
+  startedAt: number | null;
+  terminatedAt: number | null;
+  canceledAt: number | null;
+  periodStartAt: number | null;
+  periodEndAt: number | null;
+  /** Active units now per metric code (decimal strings). */
+  activeUnits: Record<string, string>;
+  /** Workflow time of this projection: an older projection never overwrites a newer one. */
+  asOf: number;
+}
+
+export function createSubscriptionActivities({ db }: { db: Db }) {
+  const at = (ms: number | null) => (ms === null ? null : new Date(ms));
+  return {
+    /** The subscription's read model in MongoDB (status, period, seats): reads never wait on a workflow. */
+    async projectSubscription(p: SubscriptionProjection): Promise<void> {
+      await subscriptions(db).updateOne(
+        {
+          _id: p.subscriptionId,
+          $or: [{ projected_at: { $exists: false } }, { projected_at: { $lte: p.asOf } }],
+        },
+        {
+          $set: {
+            status: p.status,
+            started_at: at(p.startedAt),
+            terminated_at: at(p.terminatedAt),
+            canceled_at: at(p.canceledAt),
+            current_billing_period_started_at: at(p.periodStartAt),
+            current_billing_period_ending_at: at(p.periodEndAt),
+            active_units: p.activeUnits,
+            projected_at: p.asOf,
+            updated_at: new Date(),
+          },
+        },
+      );
+    },
+
+    /**
+     * The plan as billing prices it now (after a plan update). Null when it is gone or can no longer
+     * be billed: the subscription then keeps the plan it has.
+     */
+    async loadPlanSnapshot(input: {
+      organizationId: string;
+      planCode: string;
+    }): Promise<PlanWithMetricsSnapshot | null> {
+      const found = await findPlanWithMetrics(db, input.organizationId, input.planCode);
+      if (!found) return null;
+      const snapshot = billingSnapshotOf(found);
+      return snapshot.ok ? { plan: snapshot.plan, metrics: snapshot.metrics } : null;
+    },
+  };
+}

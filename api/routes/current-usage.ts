@@ -1,0 +1,63 @@
+import { Router } from 'express';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import type { ApiDeps } from '../app';
+import { organizationOf } from '../auth';
+import { methodNotAllowed, notFound, serviceUnavailable } from '../errors';
+import { registerRoute } from '../openapi';
+import { parseQuery } from '../validation';
+import { currentUsageQuery as currentUsageParams } from '../../src/contracts/lago/invoice';
+import { findCustomer } from '../../src/store/customers';
+import { subscriptions } from '../../src/store/subscriptions';
+import { currentUsageQuery } from '../../src/temporal/messages';
+
+registerRoute({
+  method: 'get',
+  path: '/customers/{external_customer_id}/current_usage',
+  summary:
+    "Current period usage of one subscription, seats projected to the period's end (from its workflow)",
+  query: currentUsageParams,
+  responses: {
+    200: { description: 'Usage in Lago shape, plus prorated_units per charge', root: 'customer_usage' },
+    404: '`customer_not_found`',
+    405: '`no_active_subscription`',
+    503: 'No worker answered the query',
+  },
+});
+
+const QUERY_TIMEOUT_MS = 10_000;
+
+/** Mounted beside the customer routes: GET /customers/{id}/current_usage. */
+export function currentUsageRoutes(deps: ApiDeps): Router {
+  const router = Router();
+  router.get('/:externalId/current_usage', async (req, res) => {
+    const org = organizationOf(req);
+    const customer = await findCustomer(deps.db, org._id, String(req.params.externalId));
+    if (!customer) throw notFound('customer');
+    const q = parseQuery(req, currentUsageParams);
+    const sub = await subscriptions(deps.db).findOne({
+      organization_id: org._id,
+      external_id: q.external_subscription_id,
+      external_customer_id: customer.external_id,
+      status: 'active',
+    });
+    if (!sub) throw methodNotAllowed('no_active_subscription');
+    let usage;
+    try {
+      usage = await Promise.race([
+        deps.temporal.client.workflow.getHandle(sub.workflow_id).query(currentUsageQuery),
+        new Promise<never>((_, fail) =>
+          setTimeout(() => fail(new Error('no worker answered')), QUERY_TIMEOUT_MS).unref(),
+        ),
+      ]);
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) throw methodNotAllowed('no_active_subscription');
+      throw serviceUnavailable(
+        'billing_engine_unavailable',
+        `current usage needs a running worker: ${(err as Error).message}`,
+      );
+    }
+    if (!usage) throw methodNotAllowed('no_active_subscription');
+    res.json({ customer_usage: usage });
+  });
+  return router;
+}

@@ -1,0 +1,179 @@
+import { Router, type Request } from 'express';
+import type { ApiDeps } from '../app';
+import { organizationOf } from '../auth';
+import { notFound, serviceUnavailable } from '../errors';
+import { registerRoute } from '../openapi';
+import { paginationMeta, paginationQuery } from '../pagination';
+import { parseQuery, parseRoot } from '../validation';
+import { serializeInvoice } from '../serializers/invoice';
+import { invoiceListQuery, invoiceUpdateInput } from '../../src/contracts/lago/invoice';
+import { invoices, type InvoiceDoc } from '../../src/store/invoices';
+import { customers } from '../../src/store/customers';
+import { subscriptions } from '../../src/store/subscriptions';
+import { finalizeInvoiceUpdate } from '../../src/temporal/messages';
+import { renderInvoiceHtml } from '../invoice-html';
+
+registerRoute({
+  method: 'get',
+  path: '/invoices',
+  summary: 'List invoices, newest first',
+  query: paginationQuery.extend(invoiceListQuery.shape),
+  responses: { 200: { description: 'One page of invoices', root: 'invoices', list: true } },
+});
+registerRoute({
+  method: 'get',
+  path: '/invoices/{lago_id}',
+  summary: 'An invoice with its fees',
+  responses: { 200: { description: 'The invoice', root: 'invoice' }, 404: '`invoice_not_found`' },
+});
+registerRoute({
+  method: 'put',
+  path: '/invoices/{lago_id}/finalize',
+  summary: 'Finalize a draft invoice now (ends its grace period)',
+  responses: {
+    200: { description: 'The finalized invoice', root: 'invoice' },
+    404: '`invoice_not_found` (or not a draft)',
+  },
+});
+registerRoute({
+  method: 'put',
+  path: '/invoices/{lago_id}',
+  summary: 'Update the payment status',
+  requestRoot: 'invoice',
+  requestSchema: invoiceUpdateInput,
+  responses: { 200: { description: 'The invoice', root: 'invoice' }, 404: '`invoice_not_found`' },
+});
+registerRoute({
+  method: 'post',
+  path: '/invoices/{lago_id}/download',
+  summary: 'A link to the invoice rendered as HTML (finalized invoices)',
+  responses: {
+    200: { description: 'The invoice with file_url', root: 'invoice' },
+    404: '`invoice_not_found`',
+  },
+});
+
+const FINALIZE_TIMEOUT_MS = 30_000;
+
+export function fileUrlOf(req: Request, inv: InvoiceDoc): string {
+  return `${req.protocol}://${req.get('host')}/invoices/${inv.lago_id}.html`;
+}
+
+export function invoiceRoutes(deps: ApiDeps): Router {
+  const router = Router();
+  const db = deps.db;
+
+  async function load(req: Request): Promise<InvoiceDoc> {
+    const org = organizationOf(req);
+    const inv = await invoices(db).findOne({ organization_id: org._id, lago_id: String(req.params.id) });
+    if (!inv) throw notFound('invoice');
+    return inv;
+  }
+
+  async function render(req: Request, inv: InvoiceDoc, withFees: boolean) {
+    const customer = await customers(db).findOne({ _id: inv.customer_id });
+    return serializeInvoice(inv, customer, {
+      withFees,
+      fileUrl: inv.status === 'finalized' ? fileUrlOf(req, inv) : null,
+    });
+  }
+
+  router.get('/', async (req, res) => {
+    const org = organizationOf(req);
+    const q = parseQuery(req, paginationQuery.extend(invoiceListQuery.shape));
+    const filter: Record<string, unknown> = { organization_id: org._id };
+    const customer = q.external_customer_id ?? q.customer_external_id;
+    if (customer) filter.external_customer_id = customer;
+    if (q.invoice_type) filter.invoice_type = q.invoice_type;
+    const statuses = q['statuses[]'] ?? q.status;
+    if (statuses) filter.status = { $in: Array.isArray(statuses) ? statuses : [statuses] };
+    const payments = q['payment_statuses[]'] ?? q.payment_status;
+    if (payments) filter.payment_status = { $in: Array.isArray(payments) ? payments : [payments] };
+    if (q.currency) filter.currency = q.currency;
+    const dates: Record<string, string> = {};
+    if (q.issuing_date_from) dates.$gte = q.issuing_date_from;
+    if (q.issuing_date_to) dates.$lte = q.issuing_date_to;
+    if (Object.keys(dates).length > 0) filter.issuing_date = dates;
+    const [total, docs] = await Promise.all([
+      invoices(db).countDocuments(filter),
+      invoices(db)
+        .find(filter)
+        .sort({ created_at: -1, _id: -1 })
+        .skip((q.page - 1) * q.per_page)
+        .limit(q.per_page)
+        .toArray(),
+    ]);
+    res.json({
+      invoices: await Promise.all(docs.map((d) => render(req, d, false))),
+      meta: paginationMeta(q, total),
+    });
+  });
+
+  router.get('/:id', async (req, res) => {
+    res.json({ invoice: await render(req, await load(req), true) });
+  });
+
+  router.put('/:id/finalize', async (req, res) => {
+    const inv = await load(req);
+    if (inv.status !== 'draft') throw notFound('invoice');
+    const sub = inv.subscription_id ? await subscriptions(db).findOne({ _id: inv.subscription_id }) : null;
+    if (!sub) throw notFound('invoice');
+    try {
+      await Promise.race([
+        deps.temporal.client.workflow.getHandle(sub.workflow_id).executeUpdate(finalizeInvoiceUpdate, {
+          args: [{ invoice_id: inv._id }],
+          updateId: `finalize:${inv._id}`,
+        }),
+        new Promise((_, fail) =>
+          setTimeout(() => fail(new Error('no worker answered')), FINALIZE_TIMEOUT_MS).unref(),
+        ),
+      ]);
+    } catch (err) {
+      const stored = await invoices(db).findOne({ _id: inv._id });
+      if (stored?.status === 'finalized') {
+        res.json({ invoice: await render(req, stored, true) });
+        return;
+      }
+      if ((err as { cause?: { type?: string } }).cause?.type === 'invoice_not_found')
+        throw notFound('invoice');
+      throw serviceUnavailable(
+        'temporal_unavailable',
+        `the billing engine did not answer: ${(err as Error).message}`,
+      );
+    }
+    res.json({ invoice: await render(req, (await invoices(db).findOne({ _id: inv._id }))!, true) });
+  });
+
+  router.put('/:id', async (req, res) => {
+    const inv = await load(req);
+    const input = parseRoot(req, 'invoice', invoiceUpdateInput);
+    if (input.payment_status && inv.status === 'finalized') {
+      await invoices(db).updateOne(
+        { _id: inv._id },
+        { $set: { payment_status: input.payment_status, updated_at: new Date() } },
+      );
+    }
+    res.json({ invoice: await render(req, (await invoices(db).findOne({ _id: inv._id }))!, true) });
+  });
+
+  router.post('/:id/download', async (req, res) => {
+    const inv = await load(req);
+    if (inv.status !== 'finalized') throw notFound('invoice');
+    res.json({ invoice: await render(req, inv, true) });
+  });
+
+  return router;
+}
+
+/** GET /invoices/{lago_id}.html: the rendering `file_url` points at (unguessable id, like Lago's file links). */
+export function invoiceHtmlRoute(deps: ApiDeps): Router {
+  const router = Router();
+  router.get('/invoices/:file', async (req, res) => {
+    const m = /^([0-9a-f-]{36})\.html$/.exec(String(req.params.file));
+    const inv = m ? await invoices(deps.db).findOne({ lago_id: m[1], status: 'finalized' }) : null;
+    if (!inv) throw notFound('invoice');
+    const customer = await customers(deps.db).findOne({ _id: inv.customer_id });
+    res.type('html').send(renderInvoiceHtml(inv, customer));
+  });
+  return router;
+}

@@ -1,0 +1,231 @@
+import { randomUUID } from 'node:crypto';
+import { Router } from 'express';
+import type { ApiDeps } from '../app';
+import { organizationOf } from '../auth';
+import { notFound, validationErrors } from '../errors';
+import { registerRoute } from '../openapi';
+import { paginationMeta, paginationQuery } from '../pagination';
+import { parseQuery, parseRoot } from '../validation';
+import { serializeSubscription } from '../serializers/subscription';
+import { serializePlan } from '../serializers/plan';
+import {
+  subscriptionCreateInput,
+  subscriptionListQuery,
+  subscriptionStatusQuery,
+  subscriptionUpdateInput,
+} from '../../src/contracts/lago/subscription';
+import { findPlan, findPlanWithMetrics, plans } from '../../src/store/plans';
+import { upsertCustomer } from '../../src/store/customers';
+import { subscriptions, type SubscriptionDoc } from '../../src/store/subscriptions';
+import { isDuplicateKey } from '../../src/store/database';
+import { subscriptionWorkflowId } from '../../src/temporal/ids';
+import {
+  startSubscriptionWorkflow,
+  terminateSubscriptionWorkflow,
+  changeSubscriptionEnd,
+} from '../subscription-control';
+
+const ROOT = 'subscription';
+
+registerRoute({
+  method: 'post',
+  path: '/subscriptions',
+  summary: 'Create a subscription (starts its workflow); creates the customer if missing',
+  requestRoot: ROOT,
+  requestSchema: subscriptionCreateInput,
+  responses: {
+    200: { description: 'The subscription', root: ROOT },
+    404: '`plan_not_found`',
+    422: 'Invalid fields',
+  },
+});
+registerRoute({
+  method: 'get',
+  path: '/subscriptions/{external_id}',
+  summary: 'Find a subscription (active unless `status` says otherwise)',
+  query: subscriptionStatusQuery,
+  responses: {
+    200: { description: 'The subscription with its plan', root: ROOT },
+    404: '`subscription_not_found`',
+  },
+});
+registerRoute({
+  method: 'get',
+  path: '/subscriptions',
+  summary: 'List subscriptions (active only unless `status[]` is given)',
+  query: paginationQuery.extend(subscriptionListQuery.shape),
+  responses: { 200: { description: 'One page of subscriptions', root: 'subscriptions', list: true } },
+});
+registerRoute({
+  method: 'put',
+  path: '/subscriptions/{external_id}',
+  summary: 'Update `name` or `ending_at`',
+  requestRoot: ROOT,
+  requestSchema: subscriptionUpdateInput,
+  responses: { 200: { description: 'The subscription', root: ROOT }, 404: '`subscription_not_found`' },
+});
+registerRoute({
+  method: 'delete',
+  path: '/subscriptions/{external_id}',
+  summary: 'Terminate: bills the period up to now in a final invoice (pending ones are canceled)',
+  query: subscriptionStatusQuery,
+  responses: {
+    200: { description: 'The terminated subscription', root: ROOT },
+    404: '`subscription_not_found`',
+  },
+});
+
+export function subscriptionRoutes(deps: ApiDeps): Router {
+  const router = Router();
+  const db = deps.db;
+
+  async function render(doc: SubscriptionDoc, withPlan: boolean) {
+    if (!withPlan) {
+      const plan = await plans(db).findOne({ _id: doc.plan_id });
+      return serializeSubscription(doc, plan);
+    }
+    const found = await findPlanWithMetrics(db, doc.organization_id, doc.plan_code);
+    const plan = found?.plan ?? (await plans(db).findOne({ _id: doc.plan_id }));
+    return serializeSubscription(
+      doc,
+      plan,
+      found ? serializePlan(found.plan, found.billableMetrics) : undefined,
+    );
+  }
+
+  router.post('/', async (req, res) => {
+    const org = organizationOf(req);
+    const input = parseRoot(req, ROOT, subscriptionCreateInput);
+    const plan = await findPlan(db, org._id, input.plan_code);
+    if (!plan) throw notFound('plan');
+    const now = new Date();
+    const subscriptionAt = input.subscription_at ? new Date(input.subscription_at) : now;
+    const endingAt = input.ending_at ? new Date(input.ending_at) : null;
+    if (endingAt && endingAt <= subscriptionAt) throw validationErrors({ ending_at: ['invalid_date'] });
+
+    const existing = await subscriptions(db).findOne({
+      organization_id: org._id,
+      external_id: input.external_id,
+    });
+    if (existing) {
+      if (
+        existing.plan_code !== input.plan_code ||
+        existing.external_customer_id !== input.external_customer_id
+      ) {
+        // Upgrades and downgrades (a new plan on the same external id) are not supported yet.
+        throw validationErrors({ external_id: ['value_already_exist'] });
+      }
+      // A retried create: make sure its workflow runs (USE_EXISTING), return it as it is.
+      await startSubscriptionWorkflow(deps, existing);
+      res.json({ subscription: await render(existing, true) });
+      return;
+    }
+
+    const { customer } = await upsertCustomer(db, org._id, { external_id: input.external_customer_id });
+    const doc: SubscriptionDoc = {
+      _id: randomUUID(),
+      organization_id: org._id,
+      external_id: input.external_id,
+      external_customer_id: customer.external_id,
+      customer_id: customer._id,
+      plan_id: plan._id,
+      plan_code: plan.code,
+      name: input.name ?? null,
+      status: subscriptionAt <= now ? 'active' : 'pending',
+      billing_time: input.billing_time ?? 'calendar',
+      subscription_at: subscriptionAt,
+      started_at: subscriptionAt <= now ? subscriptionAt : null,
+      ending_at: endingAt,
+      terminated_at: null,
+      canceled_at: null,
+      created_at: now,
+      updated_at: now,
+      current_billing_period_started_at: null,
+      current_billing_period_ending_at: null,
+      active_units: {},
+      workflow_id: subscriptionWorkflowId(org._id, input.external_id),
+    };
+    try {
+      await subscriptions(db).insertOne(doc);
+    } catch (err) {
+      if (!isDuplicateKey(err)) throw err;
+      throw validationErrors({ external_id: ['value_already_exist'] });
+    }
+    await startSubscriptionWorkflow(deps, doc);
+    const stored = (await subscriptions(db).findOne({ _id: doc._id })) ?? doc;
+    res.json({ subscription: await render(stored, true) });
+  });
+
+  router.get('/:externalId', async (req, res) => {
+    const org = organizationOf(req);
+    const q = parseQuery(req, subscriptionStatusQuery);
+    const doc = await subscriptions(db).findOne({
+      organization_id: org._id,
+      external_id: String(req.params.externalId),
+      status: q.status ?? 'active',
+    });
+    if (!doc) throw notFound('subscription');
+    res.json({ subscription: await render(doc, true) });
+  });
+
+  router.get('/', async (req, res) => {
+    const org = organizationOf(req);
+    const q = parseQuery(req, paginationQuery.extend(subscriptionListQuery.shape));
+    const statusParam = q['status[]'] ?? q.status;
+    const statuses =
+      statusParam === undefined ? ['active'] : Array.isArray(statusParam) ? statusParam : [statusParam];
+    const filter: Record<string, unknown> = { organization_id: org._id, status: { $in: statuses } };
+    if (q.external_customer_id) filter.external_customer_id = q.external_customer_id;
+    if (q.plan_code) filter.plan_code = q.plan_code;
+    const [total, docs] = await Promise.all([
+      subscriptions(db).countDocuments(filter),
+      subscriptions(db)
+        .find(filter)
+        .sort({ created_at: -1, _id: -1 })
+        .skip((q.page - 1) * q.per_page)
+        .limit(q.per_page)
+        .toArray(),
+    ]);
+    res.json({
+      subscriptions: await Promise.all(docs.map((d) => render(d, false))),
+      meta: paginationMeta(q, total),
+    });
+  });
+
+  router.put('/:externalId', async (req, res) => {
+    const org = organizationOf(req);
+    const input = parseRoot(req, ROOT, subscriptionUpdateInput);
+    const doc = await subscriptions(db).findOne({
+      organization_id: org._id,
+      external_id: String(req.params.externalId),
+      status: { $in: ['active', 'pending'] },
+    });
+    if (!doc) throw notFound('subscription');
+    const set: Partial<SubscriptionDoc> = { updated_at: new Date() };
+    if (input.name !== undefined) set.name = input.name;
+    if (input.ending_at !== undefined) {
+      const endingAt = input.ending_at === null ? null : new Date(input.ending_at);
+      if (endingAt && endingAt <= doc.subscription_at)
+        throw validationErrors({ ending_at: ['invalid_date'] });
+      await changeSubscriptionEnd(deps, doc, endingAt);
+      set.ending_at = endingAt;
+    }
+    await subscriptions(db).updateOne({ _id: doc._id }, { $set: set });
+    res.json({ subscription: await render({ ...doc, ...set }, true) });
+  });
+
+  router.delete('/:externalId', async (req, res) => {
+    const org = organizationOf(req);
+    const q = parseQuery(req, subscriptionStatusQuery);
+    const doc = await subscriptions(db).findOne({
+      organization_id: org._id,
+      external_id: String(req.params.externalId),
+      status: q.status ?? 'active',
+    });
+    if (!doc || (doc.status !== 'active' && doc.status !== 'pending')) throw notFound('subscription');
+    const ended = await terminateSubscriptionWorkflow(deps, doc);
+    res.json({ subscription: await render(ended, true) });
+  });
+
+  return router;
+}

@@ -1,0 +1,95 @@
+/**
+ * Lago catalog documents -> billing's domain types, mapped once here. What billing cannot price yet
+ * (charge models other than standard, aggregations other than unique/count/sum) is reported, never
+ * silently billed as zero.
+ */
+import type { BillableMetricDoc } from '../store/billable-metrics';
+import type { CustomerDoc } from '../store/customers';
+import type { PlanWithMetrics } from '../store/plans';
+import { chargePropertiesOf } from '../store/plans';
+import type { BillableMetric } from '../billing/billable-metric';
+import { AGGREGATION_TYPES } from '../billing/billable-metric';
+import type { Plan } from '../billing/plan';
+import { isChargeModelName } from '../billing/charge-models';
+import { isDecimalString } from '../billing/money';
+
+export type SnapshotResult =
+  | { ok: true; plan: Plan; metrics: BillableMetric[] }
+  | {
+      ok: false;
+      problems: {
+        charge: string;
+        problem: 'unsupported_charge_model' | 'unsupported_aggregation_type' | 'invalid_amount';
+      }[];
+    };
+
+export function billingMetricOf(doc: BillableMetricDoc): BillableMetric | null {
+  const aggregation = (AGGREGATION_TYPES as readonly string[]).includes(doc.aggregation_type)
+    ? (doc.aggregation_type as BillableMetric['aggregationType'])
+    : null;
+  if (!aggregation) return null;
+  return {
+    code: doc.code,
+    name: doc.name,
+    lagoId: doc._id,
+    aggregationType: aggregation,
+    fieldName: doc.field_name,
+    recurring: doc.recurring,
+  };
+}
+
+export function billingSnapshotOf({ plan, billableMetrics }: PlanWithMetrics): SnapshotResult {
+  const problems: Extract<SnapshotResult, { ok: false }>['problems'] = [];
+  const metrics: BillableMetric[] = [];
+  const charges: Plan['charges'] = [];
+  for (const charge of plan.charges) {
+    const doc = billableMetrics.find((m) => m._id === charge.billable_metric_id);
+    const metric = doc ? billingMetricOf(doc) : null;
+    if (!metric) {
+      problems.push({ charge: charge.code, problem: 'unsupported_aggregation_type' });
+      continue;
+    }
+    if (!isChargeModelName(charge.charge_model)) {
+      problems.push({ charge: charge.code, problem: 'unsupported_charge_model' });
+      continue;
+    }
+    const amount = chargePropertiesOf(charge).amount;
+    if (typeof amount !== 'string' || !isDecimalString(amount)) {
+      problems.push({ charge: charge.code, problem: 'invalid_amount' });
+      continue;
+    }
+    if (!metrics.some((m) => m.code === metric.code)) metrics.push(metric);
+    charges.push({
+      code: charge.code,
+      lagoId: charge.lago_id,
+      billableMetricCode: metric.code,
+      chargeModel: charge.charge_model,
+      prorated: charge.prorated,
+      properties: { amount },
+      invoiceDisplayName: charge.invoice_display_name,
+    });
+  }
+  if (problems.length > 0) return { ok: false, problems };
+  return {
+    ok: true,
+    plan: {
+      code: plan.code,
+      interval: plan.interval,
+      amountCents: plan.amount_cents,
+      currency: plan.amount_currency,
+      payInAdvance: plan.pay_in_advance,
+      charges,
+    },
+    metrics,
+  };
+}
+
+export function customerTermsOf(customer: Pick<CustomerDoc, 'timezone' | 'billing_configuration'>): {
+  timeZone: string;
+  graceDays: number;
+} {
+  return {
+    timeZone: customer.timezone ?? 'UTC',
+    graceDays: customer.billing_configuration.invoice_grace_period ?? 0,
+  };
+}

@@ -1,0 +1,399 @@
+/**
+ * The subscription workflow's state and rules (the workflow function only orchestrates): a billing
+ * cycle from src/billing, the exactly-once window of transaction ids, and what must still be written
+ * by activities. Deterministic; its JSON form (`toInput`) is the continue-as-new input.
+ */
+import {
+  closePeriod,
+  currentUsage,
+  draftsAffectedBy,
+  draftsDue,
+  finalizeDraft,
+  openCycle,
+  recordEvent,
+  refreshDraft,
+  terminate,
+  usePlan,
+  type BillingCycle,
+  type BillingTerms,
+} from '../src/billing/billing-cycle';
+import { meteredEventOf } from '../src/billing/billable-metric';
+import { isoSeconds } from '../src/billing/instant';
+import type { Invoice } from '../src/billing/invoice';
+import { lagoCustomerUsage, lagoInvoiceAmounts } from '../src/billing/lago-shapes';
+import type {
+  ComputedInvoice,
+  CurrentUsageView,
+  SeatEventMessage,
+  SeatLedgerView,
+  SubscriptionView,
+} from '../src/contracts/subscription-workflow';
+import type { PlanWithMetricsSnapshot } from '../src/contracts/subscription-input';
+
+/** Transaction ids remembered across continue-as-new (re-deliveries come within minutes). */
+export const SEEN_WINDOW = 5_000;
+
+export interface SubscriptionIdentity {
+  organizationId: string;
+  /** lago_id */
+  id: string;
+  externalId: string;
+  customerId: string;
+  externalCustomerId: string;
+  planCode: string;
+}
+
+export interface SubscriptionWorkflowInput {
+  subscription: SubscriptionIdentity;
+  status: 'pending' | 'active';
+  /** `ending_at`, epoch ms, or null. */
+  endingAt: number | null;
+  /** Terms at creation; the cycle is opened from them at `startedAt`. */
+  terms: BillingTerms;
+  startedAt: number;
+  /** Present after continue-as-new. */
+  cycle?: BillingCycle;
+  seenTransactionIds?: string[];
+  nextSeq?: number;
+  bootstrapped?: boolean;
+  /** Events signalled by product services, still to be recorded in MongoDB. */
+  unrecorded?: SeatEventMessage[];
+  planChanged?: boolean;
+  eventsApplied?: number;
+}
+
+export class SubscriptionState {
+  private readonly seen: Set<string>;
+  private readonly seenOrder: string[];
+  private readonly dirtyDrafts = new Set<string>();
+
+  private constructor(
+    readonly subscription: SubscriptionIdentity,
+    public status: 'pending' | 'active' | 'terminated' | 'canceled',
+    private endingAtMs: number | null,
+    readonly cycle: BillingCycle,
+    seen: string[],
+    private nextSeq: number,
+    public bootstrapped: boolean,
+    private unrecorded: SeatEventMessage[],
+    private planChanged: boolean,
+    private eventsApplied: number,
+  ) {
+    this.seenOrder = [...seen];
+    this.seen = new Set(seen);
+  }
+
+  static fromInput(input: SubscriptionWorkflowInput): SubscriptionState {
+    return new SubscriptionState(
+      input.subscription,
+      input.status,
+      input.endingAt,
+      input.cycle ?? openCycle(input.terms, input.startedAt),
+      input.seenTransactionIds ?? [],
+      input.nextSeq ?? 1,
+      input.bootstrapped ?? false,
+      input.unrecorded ?? [],
+      input.planChanged ?? false,
+      input.eventsApplied ?? 0,
+    );
+  }
+
+  toInput(): SubscriptionWorkflowInput {
+    return {
+      subscription: this.subscription,
+      status: this.status === 'pending' ? 'pending' : 'active',
+      endingAt: this.endingAtMs,
+      terms: this.cycle.terms,
+      startedAt: this.cycle.startedAt,
+      cycle: this.cycle,
+      seenTransactionIds: this.seenOrder.slice(-SEEN_WINDOW),
+      nextSeq: this.nextSeq,
+      bootstrapped: this.bootstrapped,
+      unrecorded: this.unrecorded,
+      planChanged: this.planChanged,
+      eventsApplied: this.eventsApplied,
+    };
+  }
+
+  // --- events -------------------------------------------------------------------------------
+
+  /** Applies a batch exactly once per transaction id, in any order (signal handler: synchronous). */
+  receive(batch: SeatEventMessage[]): void {
+    for (const message of batch) {
+      if (this.seen.has(message.transaction_id)) continue;
+      this.seen.add(message.transaction_id);
+      this.seenOrder.push(message.transaction_id);
+      if (this.seenOrder.length > 2 * SEEN_WINDOW) {
+        for (const old of this.seenOrder.splice(0, this.seenOrder.length - SEEN_WINDOW))
+          this.seen.delete(old);
+      }
+      if (!message.recorded) this.unrecorded.push(message);
+      const metered = meteredEventOf(this.cycle.terms.metrics, {
+        code: message.code,
+        at: message.timestamp,
+        seq: this.nextSeq++,
+        properties: message.properties,
+      });
+      if (!metered.ok) continue; // unknown metric or missing field: stored, never billed
+      recordEvent(this.cycle, metered.event);
+      this.eventsApplied++;
+      for (const key of draftsAffectedBy(this.cycle, message.timestamp)) this.dirtyDrafts.add(key);
+    }
+  }
+
+  hasUnrecordedEvents(): boolean {
+    return this.unrecorded.length > 0;
+  }
+
+  takeUnrecordedEvents(): {
+    organizationId: string;
+    externalSubscriptionId: string;
+    events: SeatEventMessage[];
+  } {
+    const events = this.unrecorded;
+    this.unrecorded = [];
+    return {
+      organizationId: this.subscription.organizationId,
+      externalSubscriptionId: this.subscription.externalId,
+      events,
+    };
+  }
+
+  eventSource(): { organizationId: string; externalSubscriptionId: string; fieldNames: string[] } {
+    const fieldNames = this.cycle.terms.metrics
+      .map((m) => m.fieldName)
+      .filter((f): f is string => f !== null);
+    return {
+      organizationId: this.subscription.organizationId,
+      externalSubscriptionId: this.subscription.externalId,
+      fieldNames,
+    };
+  }
+
+  markBootstrapped(): void {
+    this.bootstrapped = true;
+  }
+
+  // --- plan ---------------------------------------------------------------------------------
+
+  markPlanChanged(): void {
+    this.planChanged = true;
+  }
+
+  planReloadDue(): boolean {
+    return this.planChanged;
+  }
+
+  planSource(): { organizationId: string; planCode: string } {
+    return { organizationId: this.subscription.organizationId, planCode: this.subscription.planCode };
+  }
+
+  /** The reloaded plan prices the next period on (call right before closing the current one). */
+  usePlanFromNextPeriod(snapshot: PlanWithMetricsSnapshot | null): void {
+    this.planChanged = false;
+    if (snapshot) this.pendingPlan = snapshot;
+  }
+  private pendingPlan: PlanWithMetricsSnapshot | null = null;
+
+  // --- invoices -----------------------------------------------------------------------------
+
+  private computed(invoice: Invoice): ComputedInvoice {
+    const s = this.subscription;
+    return {
+      id: `${s.id}:${invoice.key}`,
+      organization_id: s.organizationId,
+      customer_id: s.customerId,
+      external_customer_id: s.externalCustomerId,
+      subscription_id: s.id,
+      external_subscription_id: s.externalId,
+      ...lagoInvoiceAmounts(invoice, this.cycle.terms.metrics),
+    };
+  }
+
+  private keyOf(invoiceId: string): string | null {
+    const prefix = `${this.subscription.id}:`;
+    return invoiceId.startsWith(prefix) ? invoiceId.slice(prefix.length) : null;
+  }
+
+  hasDraft(invoiceId: string): boolean {
+    const key = this.keyOf(invoiceId);
+    return key !== null && this.cycle.drafts.some((d) => d.key === key);
+  }
+
+  draftIds(): string[] {
+    return this.cycle.drafts.map((d) => `${this.subscription.id}:${d.key}`);
+  }
+
+  hasDirtyDrafts(): boolean {
+    return this.dirtyDrafts.size > 0;
+  }
+
+  /** Drafts changed by late events, recomputed (the caller stores them). */
+  takeDirtyDrafts(): ComputedInvoice[] {
+    const out: ComputedInvoice[] = [];
+    for (const key of this.dirtyDrafts) {
+      const invoice = refreshDraft(this.cycle, key);
+      if (invoice) out.push(this.computed(invoice));
+    }
+    this.dirtyDrafts.clear();
+    return out;
+  }
+
+  draftsDue(now: number): string[] {
+    return draftsDue(this.cycle, now).map((key) => `${this.subscription.id}:${key}`);
+  }
+
+  finalizeDraft(invoiceId: string): ComputedInvoice | null {
+    const key = this.keyOf(invoiceId);
+    const invoice = key === null ? null : finalizeDraft(this.cycle, key);
+    if (key !== null) this.dirtyDrafts.delete(key);
+    return invoice ? this.computed(invoice) : null;
+  }
+
+  // --- periods and lifecycle ----------------------------------------------------------------
+
+  startsAt(): number {
+    return this.cycle.startedAt;
+  }
+
+  activate(): void {
+    this.status = 'active';
+  }
+
+  periodEndAt(): number {
+    return this.cycle.period.endAt;
+  }
+
+  endingAt(): number | null {
+    return this.endingAtMs;
+  }
+
+  setEndingAt(at: number | null): void {
+    this.endingAtMs = at;
+  }
+
+  /** Closes the current period: its invoice, then the next period (with a reloaded plan, if any). */
+  closePeriod(): ComputedInvoice {
+    const invoice = this.computed(closePeriod(this.cycle));
+    if (this.pendingPlan) {
+      usePlan(this.cycle, this.pendingPlan.plan, this.pendingPlan.metrics);
+      this.subscription.planCode = this.pendingPlan.plan.code;
+      this.pendingPlan = null;
+    }
+    return invoice;
+  }
+
+  /** Throws (in an update validator) when a termination instant cannot be billed. */
+  validateTermination(at: number): void {
+    if (!Number.isSafeInteger(at)) throw new Error('terminated_at is not an instant');
+    if (at < this.cycle.startedAt && this.status !== 'pending')
+      throw new Error('terminated_at is before the subscription started');
+    if (at < this.cycle.period.startAt && this.status === 'active')
+      throw new Error('terminated_at is before the current billing period');
+  }
+
+  /**
+   * Terminates at `at` (closing any period that ended before it first, with `onClosed` for each
+   * invoice): the final invoice, or null for a pending subscription (canceled, nothing to bill).
+   */
+  terminate(at: number, onClosed: (invoice: ComputedInvoice) => void): ComputedInvoice | null {
+    if (this.status === 'pending' && at < this.cycle.startedAt) {
+      this.status = 'canceled';
+      return null;
+    }
+    while (at >= this.cycle.period.endAt) onClosed(this.closePeriod());
+    const result = terminate(this.cycle, Math.max(at, this.cycle.period.startAt, this.cycle.startedAt));
+    this.status = 'terminated';
+    return result.ok ? this.computed(result.invoice) : null;
+  }
+
+  terminatedAt(): number | null {
+    return this.cycle.terminatedAt;
+  }
+
+  /** The next instant the workflow must wake up at without a message. */
+  nextDeadline(): number {
+    const candidates = [this.status === 'pending' ? this.cycle.startedAt : this.cycle.period.endAt];
+    for (const d of this.cycle.drafts) candidates.push(d.finalizesAt);
+    if (this.endingAtMs !== null) candidates.push(this.endingAtMs);
+    return Math.min(...candidates);
+  }
+
+  // --- views (queries: synchronous, no mutation) --------------------------------------------
+
+  currentUsage(): CurrentUsageView | null {
+    if (this.status !== 'active') return null;
+    const usage = currentUsage(this.cycle);
+    return usage ? lagoCustomerUsage(usage, this.cycle.terms.metrics) : null;
+  }
+
+  ledgerView(): SeatLedgerView {
+    const usage = currentUsage(this.cycle, { explain: true });
+    const period = this.cycle.period;
+    return {
+      from_datetime: isoSeconds(usage?.fromAt ?? Math.max(period.startAt, this.cycle.startedAt)),
+      to_datetime: isoSeconds(usage?.toAt ?? period.endAt - 1),
+      charges_duration: period.durationDays,
+      metrics: (usage?.charges ?? []).map((fee) => ({
+        code: fee.billableMetricCode,
+        seats: (fee.seats ?? []).map((s) => ({
+          key: s.seatKey,
+          active_at_end: s.activeAtEnd,
+          days: s.days,
+          stints: s.stints.map((st) => ({ from: st.fromLocalDate, to: st.toLocalDate, days: st.days })),
+        })),
+      })),
+    };
+  }
+
+  view(): SubscriptionView {
+    const period = this.cycle.period;
+    return {
+      external_id: this.subscription.externalId,
+      status: this.status,
+      current_billing_period_started_at: isoSeconds(Math.max(period.startAt, this.cycle.startedAt)),
+      current_billing_period_ending_at: isoSeconds(period.endAt - 1),
+      draft_invoice_ids: this.draftIds(),
+      events_applied: this.eventsApplied,
+    };
+  }
+
+  /** Active units per metric code now (seats active at the end of the period). */
+  activeUnits(): Record<string, string> {
+    const out: Record<string, string> = {};
+    const usage = this.status === 'active' ? currentUsage(this.cycle) : null;
+    for (const fee of usage?.charges ?? []) out[fee.billableMetricCode] = fee.units;
+    return out;
+  }
+
+  projection(asOf: number) {
+    const period = this.cycle.period;
+    return {
+      subscriptionId: this.subscription.id,
+      status: this.status,
+      startedAt: this.status === 'pending' ? null : this.cycle.startedAt,
+      terminatedAt: this.status === 'terminated' ? this.cycle.terminatedAt : null,
+      canceledAt: this.status === 'canceled' ? asOf : null,
+      periodStartAt: this.status === 'active' ? Math.max(period.startAt, this.cycle.startedAt) : null,
+      periodEndAt: this.status === 'active' ? period.endAt : null,
+      activeUnits: this.activeUnits(),
+      asOf,
+    };
+  }
+
+  /** Markdown for the Temporal Web UI. */
+  details(): string {
+    const usage = this.currentUsage();
+    const lines = [
+      `**${this.subscription.externalId}** (customer ${this.subscription.externalCustomerId}, plan ${this.cycle.terms.plan.code}): ${this.status}`,
+      `Period ${this.cycle.period.startLocalDate} → ${this.cycle.period.endLocalDate} (${this.cycle.terms.timeZone})`,
+    ];
+    for (const c of usage?.charges_usage ?? []) {
+      lines.push(
+        `- ${c.charge.code}: ${c.units} active, prorated ${c.prorated_units ?? '-'}, ${c.amount_cents} ${c.amount_currency} cents so far`,
+      );
+    }
+    if (this.cycle.drafts.length > 0) lines.push(`Draft invoices: ${this.draftIds().join(', ')}`);
+    return lines.join('\n');
+  }
+}
