@@ -3,6 +3,9 @@
  * MongoDB (FerretDB): months of billing in seconds. Every invoice is compared with `prorata simulate`
  * of the same events, and the amounts with a hand computation.
  */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Db } from 'mongodb';
@@ -163,6 +166,16 @@ describe('subscription workflow (time-skipping)', () => {
         'subscription_terminating',
       ]);
       expect(new Set(stored.map((i) => i.number)).size).toBe(3);
+      if (process.env.SAVE_HISTORIES) {
+        // The first run: a partial month closed, its invoice stored, then continue-as-new.
+        const history = await env.client.workflow
+          .getHandle(handle.workflowId, handle.firstExecutionRunId)
+          .fetchHistory();
+        writeFileSync(
+          join(__dirname, '..', 'histories', 'subscription-period-close.json'),
+          historyToJSON(history),
+        );
+      }
       // Signalled straight to Temporal, the events are recorded in MongoDB once each.
       expect(
         await events(db).countDocuments({ external_subscription_id: 'acme_team', source: 'temporal' }),
