@@ -29,7 +29,6 @@ describe('history cost of seat events (default Temporal limits)', () => {
         args: [fixture.input],
       },
     );
-    const target = { organizationId: fixture.organizationId, externalSubscriptionId: 'busy_team' };
     const span = Math.max(1, Date.now() - monthStart - 60_000);
     for (let b = 0; b < 100; b++) {
       const batch = Array.from({ length: 10 }, (_, i) => {
