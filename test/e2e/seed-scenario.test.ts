@@ -102,7 +102,7 @@ describe('seed scenario through lago-javascript-client', () => {
       });
       throw new Error('the duplicate was accepted');
     } catch (err) {
-      expect((await getLagoError<{ error_details: unknown }>(err)).error_details).toEqual({
+      expect(((await getLagoError<unknown>(err)) as { error_details: unknown }).error_details).toEqual({
         transaction_id: ['value_already_exist'],
       });
     }
