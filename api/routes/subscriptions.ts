@@ -14,7 +14,8 @@ import {
   subscriptionStatusQuery,
   subscriptionUpdateInput,
 } from '../../src/contracts/lago/subscription';
-import { findPlan, findPlanWithMetrics, plans } from '../../src/store/plans';
+import { findPlanWithMetrics, plans } from '../../src/store/plans';
+import { billingSnapshotOf } from '../../src/contracts/billing-snapshot';
 import { upsertCustomer } from '../../src/store/customers';
 import { subscriptions, type SubscriptionDoc } from '../../src/store/subscriptions';
 import { isDuplicateKey } from '../../src/store/database';
@@ -96,8 +97,13 @@ export function subscriptionRoutes(deps: ApiDeps): Router {
   router.post('/', async (req, res) => {
     const org = organizationOf(req);
     const input = parseRoot(req, ROOT, subscriptionCreateInput);
-    const plan = await findPlan(db, org._id, input.plan_code);
-    if (!plan) throw notFound('plan');
+    const planWithMetrics = await findPlanWithMetrics(db, org._id, input.plan_code);
+    if (!planWithMetrics) throw notFound('plan');
+    const plan = planWithMetrics.plan;
+    // Never bill a charge as zero because billing cannot price it yet: refuse the subscription.
+    const snapshot = billingSnapshotOf(planWithMetrics);
+    if (!snapshot.ok)
+      throw validationErrors({ plan_code: [...new Set(snapshot.problems.map((p) => p.problem))] });
     const now = new Date();
     const subscriptionAt = input.subscription_at ? new Date(input.subscription_at) : now;
     const endingAt = input.ending_at ? new Date(input.ending_at) : null;

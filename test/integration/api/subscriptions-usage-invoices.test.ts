@@ -1,0 +1,189 @@
+/**
+ * Subscriptions, current usage and invoices over HTTP on the real stack (dev server, worker,
+ * FerretDB): successes and every error shape.
+ */
+import { startStack, type Stack } from '../../support/stack';
+
+describe('subscriptions, current usage and invoices API', () => {
+  let stack: Stack;
+  let call: (method: string, path: string, body?: unknown) => Promise<{ status: number; body: any }>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  beforeAll(async () => {
+    stack = await startStack();
+    call = async (method, path, body) => {
+      const res = await fetch(`${stack.baseUrl}${path}`, {
+        method,
+        headers: { Authorization: `Bearer ${stack.apiKey}`, 'Content-Type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await res.text();
+      return { status: res.status, body: text ? JSON.parse(text) : null };
+    };
+    const metric = await call('POST', '/billable_metrics', {
+      billable_metric: {
+        name: 'Seats',
+        code: 'seats',
+        aggregation_type: 'unique_count_agg',
+        field_name: 'user_id',
+        recurring: true,
+      },
+    });
+    const latest = await call('POST', '/billable_metrics', {
+      billable_metric: {
+        name: 'Latest',
+        code: 'latest',
+        aggregation_type: 'latest_agg',
+        field_name: 'value',
+      },
+    });
+    const plan = (code: string, metricId: string, model = 'standard') => ({
+      plan: {
+        name: code,
+        code,
+        interval: 'monthly',
+        amount_cents: 0,
+        amount_currency: 'USD',
+        pay_in_advance: false,
+        charges: [{ billable_metric_id: metricId, charge_model: model, properties: { amount: '10' } }],
+      },
+    });
+    expect((await call('POST', '/plans', plan('team', metric.body.billable_metric.lago_id))).status).toBe(
+      200,
+    );
+    expect((await call('POST', '/plans', plan('odd', latest.body.billable_metric.lago_id))).status).toBe(200);
+  }, 120_000);
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it('creates an active subscription (and its customer, as Lago does), finds and lists it', async () => {
+    const created = await call('POST', '/subscriptions', {
+      subscription: {
+        external_customer_id: 'new_co',
+        plan_code: 'team',
+        external_id: 'new_sub',
+        name: 'Main',
+      },
+    });
+    expect(created.status).toBe(200);
+    expect(created.body.subscription).toMatchObject({
+      status: 'active',
+      external_customer_id: 'new_co',
+      plan: { code: 'team' },
+    });
+    expect((await call('GET', '/customers/new_co')).status).toBe(200);
+    expect((await call('GET', '/subscriptions/new_sub')).body.subscription.name).toBe('Main');
+    const list = await call(
+      'GET',
+      '/subscriptions?external_customer_id=new_co&status[]=active&status[]=pending',
+    );
+    expect(list.body.subscriptions.map((s: { external_id: string }) => s.external_id)).toEqual(['new_sub']);
+    expect(list.body.subscriptions[0].plan).toBeUndefined();
+    // A retried create returns the same subscription.
+    const again = await call('POST', '/subscriptions', {
+      subscription: { external_customer_id: 'new_co', plan_code: 'team', external_id: 'new_sub' },
+    });
+    expect(again.body.subscription.lago_id).toBe(created.body.subscription.lago_id);
+  });
+
+  it('makes a subscription starting in the future pending, and cancels it on delete', async () => {
+    const future = new Date(Date.now() + 30 * 86_400_000).toISOString();
+    const created = await call('POST', '/subscriptions', {
+      subscription: {
+        external_customer_id: 'later_co',
+        plan_code: 'team',
+        external_id: 'later_sub',
+        subscription_at: future,
+      },
+    });
+    expect(created.body.subscription.status).toBe('pending');
+    expect((await call('GET', '/subscriptions/later_sub')).status).toBe(404);
+    expect((await call('GET', '/subscriptions/later_sub?status=pending')).status).toBe(200);
+    const deleted = await call('DELETE', '/subscriptions/later_sub?status=pending');
+    expect(deleted.status).toBe(200);
+    expect(deleted.body.subscription.status).toBe('canceled');
+  });
+
+  it('answers Lago errors for bad subscriptions', async () => {
+    expect(
+      (
+        await call('POST', '/subscriptions', {
+          subscription: { external_customer_id: 'x', plan_code: 'nope', external_id: 's' },
+        })
+      ).body,
+    ).toEqual({
+      status: 404,
+      error: 'Not Found',
+      code: 'plan_not_found',
+    });
+    expect(
+      (await call('POST', '/subscriptions', { subscription: { plan_code: 'team' } })).body.error_details,
+    ).toEqual({
+      external_customer_id: ['value_is_mandatory'],
+      external_id: ['value_is_mandatory'],
+    });
+    expect((await call('POST', '/subscriptions', { nope: {} })).status).toBe(400);
+    const odd = await call('POST', '/subscriptions', {
+      subscription: { external_customer_id: 'x', plan_code: 'odd', external_id: 'odd_sub' },
+    });
+    expect(odd.status).toBe(422);
+    expect(odd.body.error_details).toEqual({ plan_code: ['unsupported_aggregation_type'] });
+    expect((await call('GET', '/subscriptions/odd_sub?status=active')).status).toBe(404);
+    expect((await call('DELETE', '/subscriptions/missing')).body.code).toBe('subscription_not_found');
+  });
+
+  it('answers current usage, or 404 customer_not_found / 405 no_active_subscription', async () => {
+    await call('POST', '/subscriptions', {
+      subscription: { external_customer_id: 'usage_co', plan_code: 'team', external_id: 'usage_sub' },
+    });
+    const usage = await call('GET', '/customers/usage_co/current_usage?external_subscription_id=usage_sub');
+    expect(usage.status).toBe(200);
+    expect(usage.body.customer_usage).toMatchObject({
+      currency: 'USD',
+      amount_cents: 0,
+      charges_usage: [{ units: '0.0' }],
+    });
+    expect(
+      (await call('GET', '/customers/nobody/current_usage?external_subscription_id=usage_sub')).body.code,
+    ).toBe('customer_not_found');
+    expect(
+      (await call('GET', '/customers/usage_co/current_usage?external_subscription_id=other')).body,
+    ).toEqual({
+      status: 405,
+      error: 'Method Not Allowed',
+      code: 'no_active_subscription',
+    });
+    expect((await call('GET', '/customers/usage_co/current_usage')).status).toBe(422);
+  });
+
+  it('terminates with a final invoice: listed, found with fees, downloadable as HTML; drafts only can be finalized', async () => {
+    await call('POST', '/subscriptions', {
+      subscription: { external_customer_id: 'end_co', plan_code: 'team', external_id: 'end_sub' },
+    });
+    await call('POST', '/events', {
+      event: {
+        transaction_id: 'e1',
+        external_subscription_id: 'end_sub',
+        code: 'seats',
+        properties: { user_id: 'u1' },
+      },
+    });
+    const ended = await call('DELETE', '/subscriptions/end_sub');
+    expect(ended.body.subscription).toMatchObject({ status: 'terminated' });
+    const list = await call('GET', '/invoices?external_customer_id=end_co&status=finalized');
+    expect(list.body.invoices).toHaveLength(1);
+    const inv = list.body.invoices[0];
+    expect(inv).toMatchObject({ invoice_type: 'subscription', status: 'finalized', currency: 'USD' });
+    const one = await call('GET', `/invoices/${inv.lago_id}`);
+    expect(one.body.invoice.fees.length).toBeGreaterThan(0);
+    const download = await call('POST', `/invoices/${inv.lago_id}/download`);
+    const html = await fetch(download.body.invoice.file_url);
+    expect(html.status).toBe(200);
+    expect(await html.text()).toContain(inv.number);
+    expect((await call('PUT', `/invoices/${inv.lago_id}/finalize`)).body.code).toBe('invoice_not_found');
+    expect((await call('GET', '/invoices/00000000-0000-0000-0000-000000000000')).body.code).toBe(
+      'invoice_not_found',
+    );
+    const paid = await call('PUT', `/invoices/${inv.lago_id}`, { invoice: { payment_status: 'succeeded' } });
+    expect(paid.body.invoice.payment_status).toBe('succeeded');
+  });
+});
