@@ -3,6 +3,7 @@ import { connectDatabase } from '../src/store/database';
 import { ensureIndexes } from '../src/store/indexes';
 import { connectTemporal } from '../src/temporal/connection';
 import { createApp } from './app';
+import { listen } from './server';
 import { EventDelivery } from './event-delivery';
 
 async function main(): Promise<void> {
@@ -14,9 +15,8 @@ async function main(): Promise<void> {
   const eventDelivery = new EventDelivery(database.db, temporal.client);
   const stopReconciler = eventDelivery.startReconciler();
   const app = createApp({ db: database.db, temporal, taskQueue: config.TEMPORAL_TASK_QUEUE, eventDelivery });
-  const server = app.listen(config.PORT, config.HOST, () => {
-    console.log(`[api] listening on http://${config.HOST}:${config.PORT}`);
-  });
+  const server = await listen(app, config.PORT, config.HOST);
+  console.log(`[api] listening on http://${config.HOST}:${config.PORT}`);
   const shutdown = (signal: string) => {
     console.log(`[api] ${signal}: closing`);
     stopReconciler();

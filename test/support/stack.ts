@@ -11,6 +11,7 @@ import { Worker } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Db } from 'mongodb';
 import { createApp } from '../../api/app';
+import { listen } from '../../api/server';
 import { EventDelivery } from '../../api/event-delivery';
 import { createActivities } from '../../activities';
 import { ensureIndexes } from '../../src/store/indexes';
@@ -70,9 +71,7 @@ export async function startStack(
   const temporal = { client: env.client, connection: env.connection };
   const eventDelivery = new EventDelivery(db, env.client);
   const app = createApp({ db, temporal, taskQueue, eventDelivery });
-  const server: Server = await new Promise((ok) => {
-    const s = app.listen(0, '127.0.0.1', () => ok(s));
-  });
+  const server: Server = await listen(app, 0, '127.0.0.1');
   const { port } = server.address() as AddressInfo;
   const { organization, apiKey } = await createOrganization(db, 'Acme Billing');
 
