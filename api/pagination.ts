@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { Collection, Document, Filter, WithId } from 'mongodb';
 
 export const paginationQuery = z.object({
   page: z.coerce.number().int().min(1).max(1_000_000).default(1),
@@ -20,4 +21,22 @@ export function paginationMeta(p: Pagination, totalCount: number) {
     total_pages: totalPages,
     total_count: totalCount,
   };
+}
+
+/** One page of a collection, newest first, with its Lago `meta`. */
+export async function findPage<T extends Document>(
+  collection: Collection<T>,
+  filter: Filter<T>,
+  p: Pagination,
+): Promise<{ docs: WithId<T>[]; meta: ReturnType<typeof paginationMeta> }> {
+  const [total, docs] = await Promise.all([
+    collection.countDocuments(filter),
+    collection
+      .find(filter)
+      .sort({ created_at: -1, _id: -1 })
+      .skip((p.page - 1) * p.per_page)
+      .limit(p.per_page)
+      .toArray(),
+  ]);
+  return { docs, meta: paginationMeta(p, total) };
 }

@@ -5,7 +5,7 @@ import type { ApiDeps } from '../app';
 import { organizationOf } from '../auth';
 import { notFound, serviceUnavailable, validationErrors, missingParam, type ErrorDetails } from '../errors';
 import { registerRoute } from '../openapi';
-import { paginationMeta, paginationQuery } from '../pagination';
+import { findPage, paginationQuery } from '../pagination';
 import { lagoDetails, parseQuery } from '../validation';
 import { serializeEvent } from '../serializers/event';
 import {
@@ -251,16 +251,8 @@ export function eventRoutes(deps: ApiDeps, delivery: EventDelivery): Router {
       range[op] = at;
     }
     if (Object.keys(range).length > 0) filter.timestamp = range;
-    const [total, docs] = await Promise.all([
-      events(db).countDocuments(filter),
-      events(db)
-        .find(filter)
-        .sort({ created_at: -1, _id: -1 })
-        .skip((q.page - 1) * q.per_page)
-        .limit(q.per_page)
-        .toArray(),
-    ]);
-    res.json({ events: docs.map((d) => serializeEvent(d)), meta: paginationMeta(q, total) });
+    const { docs, meta } = await findPage(events(db), filter, q);
+    res.json({ events: docs.map((d) => serializeEvent(d)), meta });
   });
 
   return router;

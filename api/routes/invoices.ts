@@ -3,7 +3,7 @@ import type { ApiDeps } from '../app';
 import { organizationOf } from '../auth';
 import { notFound, serviceUnavailable } from '../errors';
 import { registerRoute } from '../openapi';
-import { paginationMeta, paginationQuery } from '../pagination';
+import { findPage, paginationQuery } from '../pagination';
 import { parseQuery, parseRoot } from '../validation';
 import { serializeInvoice } from '../serializers/invoice';
 import { invoiceListQuery, invoiceUpdateInput } from '../../src/contracts/lago/invoice';
@@ -94,19 +94,8 @@ export function invoiceRoutes(deps: ApiDeps): Router {
     if (q.issuing_date_from) dates.$gte = q.issuing_date_from;
     if (q.issuing_date_to) dates.$lte = q.issuing_date_to;
     if (Object.keys(dates).length > 0) filter.issuing_date = dates;
-    const [total, docs] = await Promise.all([
-      invoices(db).countDocuments(filter),
-      invoices(db)
-        .find(filter)
-        .sort({ created_at: -1, _id: -1 })
-        .skip((q.page - 1) * q.per_page)
-        .limit(q.per_page)
-        .toArray(),
-    ]);
-    res.json({
-      invoices: await Promise.all(docs.map((d) => render(req, d, false))),
-      meta: paginationMeta(q, total),
-    });
+    const { docs, meta } = await findPage(invoices(db), filter, q);
+    res.json({ invoices: await Promise.all(docs.map((d) => render(req, d, false))), meta });
   });
 
   router.get('/:id', async (req, res) => {

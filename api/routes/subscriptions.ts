@@ -4,7 +4,7 @@ import type { ApiDeps } from '../app';
 import { organizationOf } from '../auth';
 import { notFound, validationErrors } from '../errors';
 import { registerRoute } from '../openapi';
-import { paginationMeta, paginationQuery } from '../pagination';
+import { findPage, paginationQuery } from '../pagination';
 import { parseQuery, parseRoot } from '../validation';
 import { serializeSubscription } from '../serializers/subscription';
 import { serializePlan } from '../serializers/plan';
@@ -183,19 +183,8 @@ export function subscriptionRoutes(deps: ApiDeps): Router {
     const filter: Record<string, unknown> = { organization_id: org._id, status: { $in: statuses } };
     if (q.external_customer_id) filter.external_customer_id = q.external_customer_id;
     if (q.plan_code) filter.plan_code = q.plan_code;
-    const [total, docs] = await Promise.all([
-      subscriptions(db).countDocuments(filter),
-      subscriptions(db)
-        .find(filter)
-        .sort({ created_at: -1, _id: -1 })
-        .skip((q.page - 1) * q.per_page)
-        .limit(q.per_page)
-        .toArray(),
-    ]);
-    res.json({
-      subscriptions: await Promise.all(docs.map((d) => render(d, false))),
-      meta: paginationMeta(q, total),
-    });
+    const { docs, meta } = await findPage(subscriptions(db), filter, q);
+    res.json({ subscriptions: await Promise.all(docs.map((d) => render(d, false))), meta });
   });
 
   router.put('/:externalId', async (req, res) => {

@@ -1,28 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { Db } from 'mongodb';
+import type { LagoFee } from '../billing/lago-shapes';
 
 export type InvoiceStatus = 'draft' | 'finalized' | 'voided' | 'failed' | 'pending';
 export type PaymentStatus = 'pending' | 'succeeded' | 'failed';
 
-/** A fee as stored (Lago names; amounts in integer minor units, units as decimal strings). */
-export interface StoredFee {
-  lago_id: string;
-  fee_type: 'subscription' | 'charge' | 'credit';
-  charge_code: string | null;
-  lago_charge_id: string | null;
-  billable_metric_code: string | null;
-  lago_billable_metric_id: string | null;
-  invoice_display_name: string | null;
-  from_datetime: string;
-  to_datetime: string;
-  charges_duration: number | null;
-  units: string;
-  prorated_units: string | null;
-  events_count: number;
-  amount_cents: number;
-  amount_currency: string;
-  precise_amount: string | null;
-}
+/** A fee as stored: billing's fee in Lago names (src/billing/lago-shapes.ts), with its own lago_id. */
+export type StoredFee = LagoFee & { lago_id: string };
 
 export interface InvoiceDoc {
   _id: string; // `{subscription lago_id}:{period start ISO}`: one invoice per (subscription, period)
