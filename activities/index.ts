@@ -3,6 +3,7 @@ import { createEventActivities } from './events';
 import { createInvoiceActivities } from './invoices';
 import { createSubscriptionActivities } from './subscriptions';
 import { createWebhookActivities } from './webhooks';
+import { createNotificationActivities } from './notifications';
 
 export interface ActivityDeps {
   db: Db;
@@ -16,6 +17,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createInvoiceActivities(deps),
     ...createSubscriptionActivities(deps),
     ...createWebhookActivities(deps),
+    ...createNotificationActivities(deps),
   };
 }
 

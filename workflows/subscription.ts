@@ -10,6 +10,7 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -35,6 +36,22 @@ const activities = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1 second', maximumInterval: '1 minute', backoffCoefficient: 2 },
 });
+
+/** Webhooks: Lago makes 3 attempts; a receiver that stays down never holds billing up. */
+const webhooks = proxyActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 4, maximumAttempts: 3 },
+});
+
+/** Sends a webhook unless this run began before webhooks existed (replays of older histories). */
+async function notify(send: () => Promise<unknown>): Promise<void> {
+  if (!patched('lago-webhooks')) return;
+  try {
+    await send();
+  } catch {
+    // Delivery failed after its attempts: the webhooks collection records the failure.
+  }
+}
 
 export async function subscriptionWorkflow(input: SubscriptionWorkflowInput): Promise<TerminateResult> {
   const state = SubscriptionState.fromInput(input);
@@ -83,9 +100,20 @@ export async function subscriptionWorkflow(input: SubscriptionWorkflowInput): Pr
   );
 
   async function issue(invoice: ComputedInvoice): Promise<void> {
-    if (invoice.status === 'draft') await activities.saveInvoice(invoice);
-    else await activities.finalizeInvoice(invoice);
+    if (invoice.status === 'draft') {
+      await activities.saveInvoice(invoice);
+      await notify(() => webhooks.notifyInvoice({ invoiceId: invoice.id, webhookType: 'invoice.drafted' }));
+    } else {
+      await finalize(invoice);
+    }
   }
+
+  async function finalize(invoice: ComputedInvoice): Promise<void> {
+    await activities.finalizeInvoice(invoice);
+    await notify(() => webhooks.notifyInvoice({ invoiceId: invoice.id, webhookType: 'invoice.created' }));
+  }
+
+  const subscriptionId = input.subscription.id;
 
   async function project(): Promise<void> {
     await activities.projectSubscription(state.projection(Date.now()));
@@ -102,6 +130,11 @@ export async function subscriptionWorkflow(input: SubscriptionWorkflowInput): Pr
     } while (after);
     state.markBootstrapped();
     await project();
+    if (state.status === 'active') {
+      await notify(() =>
+        webhooks.notifySubscription({ subscriptionId, webhookType: 'subscription.started' }),
+      );
+    }
   }
 
   for (;;) {
@@ -120,13 +153,16 @@ export async function subscriptionWorkflow(input: SubscriptionWorkflowInput): Pr
     for (const draft of state.takeDirtyDrafts()) await activities.saveInvoice(draft);
     for (const id of [...finalizeAsked.splice(0), ...state.draftsDue(now)]) {
       const invoice = state.finalizeDraft(id);
-      if (invoice) await activities.finalizeInvoice(invoice);
+      if (invoice) await finalize(invoice);
     }
 
     if (state.status === 'pending' && now >= state.startsAt()) {
       state.activate();
       upsertSearchAttributes([{ key: subscriptionStatusKey, value: 'active' }]);
       await project();
+      await notify(() =>
+        webhooks.notifySubscription({ subscriptionId, webhookType: 'subscription.started' }),
+      );
     }
 
     const endingAt = state.endingAt();
@@ -139,11 +175,16 @@ export async function subscriptionWorkflow(input: SubscriptionWorkflowInput): Pr
       // A terminated subscription has no grace: its drafts are final now, oldest first.
       for (const id of state.draftIds()) {
         const draft = state.finalizeDraft(id);
-        if (draft) await activities.finalizeInvoice(draft);
+        if (draft) await finalize(draft);
       }
-      if (final) await activities.finalizeInvoice(final);
+      if (final) await finalize(final);
       upsertSearchAttributes([{ key: subscriptionStatusKey, value: state.status }]);
       await project();
+      if (state.status === 'terminated') {
+        await notify(() =>
+          webhooks.notifySubscription({ subscriptionId, webhookType: 'subscription.terminated' }),
+        );
+      }
       result = { terminated_at: state.terminatedAt() ?? terminateAt, invoice_id: final?.id ?? null };
       await condition(allHandlersFinished);
       return result;

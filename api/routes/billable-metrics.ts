@@ -7,7 +7,7 @@ import { notFound, validationErrors } from '../errors';
 import { registerRoute } from '../openapi';
 import { paginationMeta, paginationQuery } from '../pagination';
 import { parseQuery, parseRoot } from '../validation';
-import { serializeBillableMetric } from '../serializers/billable-metric';
+import { serializeBillableMetric } from '../../src/contracts/lago/serializers/billable-metric';
 import {
   billableMetricCreateInput,
   billableMetricRuleErrors,

@@ -6,7 +6,7 @@ import { notFound, validationErrors } from '../errors';
 import { registerRoute } from '../openapi';
 import { paginationMeta, paginationQuery } from '../pagination';
 import { parseQuery, parseRoot } from '../validation';
-import { serializeCustomer } from '../serializers/customer';
+import { serializeCustomer } from '../../src/contracts/lago/serializers/customer';
 import { CUSTOMER_FLATTENED_FIELDS, customerInput } from '../../src/contracts/lago/customer';
 import { parseLagoInput } from '../../src/contracts/lago/error-details';
 import { findCustomer, listCustomers, softDeleteCustomer, upsertCustomer } from '../../src/store/customers';

@@ -7,7 +7,7 @@ import { notFound, serviceUnavailable, validationErrors, missingParam, type Erro
 import { registerRoute } from '../openapi';
 import { findPage, paginationQuery } from '../pagination';
 import { lagoDetails, parseQuery } from '../validation';
-import { serializeEvent } from '../serializers/event';
+import { serializeEvent } from '../../src/contracts/lago/serializers/event';
 import {
   eventInput,
   eventListQuery,

@@ -5,7 +5,7 @@ import { notFound, serviceUnavailable } from '../errors';
 import { registerRoute } from '../openapi';
 import { findPage, paginationQuery } from '../pagination';
 import { parseQuery, parseRoot } from '../validation';
-import { serializeInvoice } from '../serializers/invoice';
+import { serializeInvoice } from '../../src/contracts/lago/serializers/invoice';
 import { invoiceListQuery, invoiceUpdateInput } from '../../src/contracts/lago/invoice';
 import { invoices, type InvoiceDoc } from '../../src/store/invoices';
 import { customers } from '../../src/store/customers';

@@ -9,7 +9,7 @@ import { ApiError, notFound, validationErrors } from '../errors';
 import { registerRoute } from '../openapi';
 import { paginationMeta, paginationQuery } from '../pagination';
 import { parseQuery, parseRoot } from '../validation';
-import { serializePlan } from '../serializers/plan';
+import { serializePlan } from '../../src/contracts/lago/serializers/plan';
 import {
   addDetail,
   hasDetails,

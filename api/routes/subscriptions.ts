@@ -6,8 +6,8 @@ import { notFound, validationErrors } from '../errors';
 import { registerRoute } from '../openapi';
 import { findPage, paginationQuery } from '../pagination';
 import { parseQuery, parseRoot } from '../validation';
-import { serializeSubscription } from '../serializers/subscription';
-import { serializePlan } from '../serializers/plan';
+import { serializeSubscription } from '../../src/contracts/lago/serializers/subscription';
+import { serializePlan } from '../../src/contracts/lago/serializers/plan';
 import {
   subscriptionCreateInput,
   subscriptionListQuery,

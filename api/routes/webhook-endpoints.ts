@@ -6,7 +6,7 @@ import { notFound, validationErrors } from '../errors';
 import { registerRoute } from '../openapi';
 import { paginationMeta, paginationQuery } from '../pagination';
 import { parseQuery, parseRoot } from '../validation';
-import { serializeWebhookEndpoint } from '../serializers/webhook-endpoint';
+import { serializeWebhookEndpoint } from '../../src/contracts/lago/serializers/webhook-endpoint';
 import { parseLagoInput } from '../../src/contracts/lago/error-details';
 import {
   WEBHOOK_ENDPOINT_LIMIT,

@@ -1,4 +1,4 @@
-import type { WebhookEndpointDoc } from '../../src/store/webhook-endpoints';
+import type { WebhookEndpointDoc } from '../../../store/webhook-endpoints';
 import { isoSeconds } from './iso';
 
 /** Lago's webhook endpoint object (lago-api.md section 4.9). */

@@ -1,11 +1,11 @@
-import type { BillableMetricDoc } from '../../src/store/billable-metrics';
+import type { BillableMetricDoc } from '../../../store/billable-metrics';
 import {
   chargeFiltersOf,
   chargePropertiesOf,
   planMetadataOf,
   type ChargeDoc,
   type PlanDoc,
-} from '../../src/store/plans';
+} from '../../../store/plans';
 import { isoSeconds } from './iso';
 
 /** Lago's charge object, as embedded in a plan (lago-api.md section 4.2). */

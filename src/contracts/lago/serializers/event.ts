@@ -1,4 +1,4 @@
-import { parseProperties, type EventDoc } from '../../src/store/events';
+import { parseProperties, type EventDoc } from '../../../store/events';
 import { isoSeconds } from './iso';
 
 /** Lago's event object (timestamp with milliseconds, as Lago renders it). */

@@ -1,4 +1,4 @@
-import type { BillableMetricDoc } from '../../src/store/billable-metrics';
+import type { BillableMetricDoc } from '../../../store/billable-metrics';
 import { isoSeconds } from './iso';
 
 /**

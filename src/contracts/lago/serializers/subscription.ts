@@ -1,5 +1,5 @@
-import type { SubscriptionDoc } from '../../src/store/subscriptions';
-import type { PlanDoc } from '../../src/store/plans';
+import type { SubscriptionDoc } from '../../../store/subscriptions';
+import type { PlanDoc } from '../../../store/plans';
 import { isoSeconds } from './iso';
 import type { PlanJson } from './plan';
 

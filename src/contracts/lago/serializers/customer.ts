@@ -1,4 +1,4 @@
-import { applicableTimezone, customerMetadataOf, type CustomerDoc } from '../../src/store/customers';
+import { applicableTimezone, customerMetadataOf, type CustomerDoc } from '../../../store/customers';
 import { isoSeconds } from './iso';
 
 /** Lago's customer object (lago-api.md section 4.3), as GET, POST and DELETE return it. */

@@ -1,5 +1,5 @@
-import type { InvoiceDoc } from '../../src/store/invoices';
-import type { CustomerDoc } from '../../src/store/customers';
+import type { InvoiceDoc } from '../../../store/invoices';
+import type { CustomerDoc } from '../../../store/customers';
 import { isoSeconds } from './iso';
 import { serializeCustomer } from './customer';
 

@@ -1,0 +1,115 @@
+/**
+ * Lago webhooks from the subscription workflow to a real receiver on 127.0.0.1: the envelope, the
+ * HMAC signature, one delivery per (type, object).
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { startStack, type Stack } from '../support/stack';
+import { organizations } from '../../src/store/organizations';
+import { verifyHmacSignature } from '../../src/webhooks/signature';
+
+interface Received {
+  type: string;
+  body: string;
+  signature: string;
+  uniqueKey: string;
+}
+
+describe('webhooks from the subscription workflow', () => {
+  let stack: Stack;
+  let receiver: Server;
+  const received: Received[] = [];
+  beforeAll(async () => {
+    stack = await startStack();
+    receiver = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        received.push({
+          type: (JSON.parse(body) as { webhook_type: string }).webhook_type,
+          body,
+          signature: String(req.headers['x-lago-signature']),
+          uniqueKey: String(req.headers['x-lago-unique-key']),
+        });
+        res.end('ok');
+      });
+    });
+    await new Promise<void>((ok) => receiver.listen(0, '127.0.0.1', ok));
+  }, 120_000);
+  afterAll(async () => {
+    await new Promise((ok) => receiver?.close(ok));
+    await stack?.stop();
+  });
+
+  it('sends subscription.started, invoice.created and subscription.terminated, signed with the organization key', async () => {
+    const call = (method: string, path: string, body?: unknown) =>
+      fetch(`${stack.baseUrl}${path}`, {
+        method,
+        headers: { Authorization: `Bearer ${stack.apiKey}`, 'Content-Type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      }).then((r) => r.json() as Promise<Record<string, { lago_id: string }>>);
+    const { port } = receiver.address() as AddressInfo;
+    await call('POST', '/webhook_endpoints', {
+      webhook_endpoint: { webhook_url: `http://127.0.0.1:${port}/hooks`, signature_algo: 'hmac' },
+    });
+    const metric = await call('POST', '/billable_metrics', {
+      billable_metric: {
+        name: 'Seats',
+        code: 'seats',
+        aggregation_type: 'unique_count_agg',
+        field_name: 'user_id',
+        recurring: true,
+      },
+    });
+    await call('POST', '/plans', {
+      plan: {
+        name: 'Team',
+        code: 'team',
+        interval: 'monthly',
+        amount_cents: 0,
+        amount_currency: 'USD',
+        pay_in_advance: false,
+        charges: [
+          {
+            billable_metric_id: metric.billable_metric!.lago_id,
+            charge_model: 'standard',
+            prorated: true,
+            properties: { amount: '10' },
+          },
+        ],
+      },
+    });
+    await call('POST', '/subscriptions', {
+      subscription: { external_customer_id: 'acme', plan_code: 'team', external_id: 'hooked' },
+    });
+    await call('POST', '/events', {
+      event: {
+        transaction_id: 'h1',
+        external_subscription_id: 'hooked',
+        code: 'seats',
+        properties: { user_id: 'u1' },
+      },
+    });
+    await call('DELETE', '/subscriptions/hooked');
+
+    for (let i = 0; i < 100 && received.length < 3; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(received.map((r) => r.type)).toEqual([
+      'subscription.started',
+      'invoice.created',
+      'subscription.terminated',
+    ]);
+    const org = await organizations(stack.db).findOne({ _id: stack.organizationId });
+    for (const r of received) expect(verifyHmacSignature(org!.hmac_key, r.body, r.signature)).toBe(true);
+    expect(new Set(received.map((r) => r.uniqueKey)).size).toBe(3);
+    const invoice = JSON.parse(received[1]!.body) as {
+      object_type: string;
+      organization_id: string;
+      invoice: { status: string };
+    };
+    expect(invoice).toMatchObject({
+      object_type: 'invoice',
+      organization_id: stack.organizationId,
+      invoice: { status: 'finalized' },
+    });
+  }, 60_000);
+});
