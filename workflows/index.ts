@@ -3,3 +3,4 @@
  * reachable from here: @temporalio/workflow, src/billing, src/contracts, src/temporal/messages.
  */
 export { subscriptionWorkflow } from './subscription';
+export { webhookDeliveryWorkflow } from './webhook-delivery';

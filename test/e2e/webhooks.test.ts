@@ -112,4 +112,30 @@ describe('webhooks from the subscription workflow', () => {
       invoice: { status: 'finalized' },
     });
   }, 60_000);
+
+  it('reports an event with an unknown metric code in an events.errors webhook', async () => {
+    const res = await fetch(`${stack.baseUrl}/events`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${stack.apiKey}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({
+        event: {
+          transaction_id: 'typo-1',
+          external_subscription_id: 'hooked',
+          code: 'seatz',
+          properties: {},
+        },
+      }),
+    });
+    expect(res.status).toBe(200);
+    let report: Received | undefined;
+    for (let i = 0; i < 100 && !report; i++) {
+      report = received.find((r) => r.type === 'events.errors');
+      if (!report) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(JSON.parse(report!.body)).toMatchObject({
+      webhook_type: 'events.errors',
+      object_type: 'events_errors',
+      events_errors: { invalid_code: ['typo-1'] },
+    });
+  }, 60_000);
 });

@@ -186,4 +186,19 @@ describe('subscriptions, current usage and invoices API', () => {
     const paid = await call('PUT', `/invoices/${inv.lago_id}`, { invoice: { payment_status: 'succeeded' } });
     expect(paid.body.invoice.payment_status).toBe('succeeded');
   });
+
+  it('answers 503 with a clear body when no worker answers the usage query', async () => {
+    await stack.stopWorker();
+    try {
+      const res = await call('GET', '/customers/usage_co/current_usage?external_subscription_id=usage_sub');
+      expect(res.status).toBe(503);
+      expect(res.body).toMatchObject({
+        status: 503,
+        error: 'Service Unavailable',
+        code: 'billing_engine_unavailable',
+      });
+    } finally {
+      await stack.startWorker();
+    }
+  }, 60_000);
 });
