@@ -82,6 +82,7 @@ export function createEventActivities({ db }: { db: Db }) {
         awaiting_subscription: false,
         source: 'temporal',
         problems: [],
+        problems_reported: true,
       }));
       try {
         const r = await events(db).insertMany(docs, { ordered: false });

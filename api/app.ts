@@ -58,7 +58,7 @@ export function createApp(input: ApiDeps): Express {
   v1.use('/webhook_endpoints', webhookEndpointRoutes(deps));
   v1.use(
     '/events',
-    eventRoutes(deps, deps.eventDelivery ?? new EventDelivery(deps.db, deps.temporal.client)),
+    eventRoutes(deps, deps.eventDelivery ?? new EventDelivery(deps.db, deps.temporal.client, deps.taskQueue)),
   );
   app.get('/api/v1/openapi.json', openApiHandler); // public: before the authenticated router
   app.get('/docs', docsHandler);

@@ -5,6 +5,7 @@ import { subscriptions } from '../src/store/subscriptions';
 import { billableMetrics, LIVE } from '../src/store/billable-metrics';
 import { seatEventsSignal } from '../src/temporal/messages';
 import type { SeatEventMessage } from '../src/contracts/subscription-workflow';
+import type { webhookDeliveryWorkflow } from '../workflows/webhook-delivery';
 
 /** How long a burst for one subscription is gathered into one signal. */
 const COALESCE_WINDOW_MS = 5;
@@ -33,6 +34,7 @@ export class EventDelivery {
   constructor(
     private readonly db: Db,
     private readonly client: Client,
+    private readonly taskQueue: string,
   ) {}
 
   /**
@@ -157,13 +159,63 @@ export class EventDelivery {
     return delivered;
   }
 
-  /** Runs `reconcile` every `intervalMs` until the returned stop function is called. */
+  /**
+   * Lago's `events.errors` webhook for stored events that can never bill (unknown metric code), one
+   * per organization and round, delivered durably by `webhookDeliveryWorkflow`. Returns how many
+   * events were reported.
+   */
+  async reportProblems(limit = 1_000): Promise<number> {
+    const flagged = await events(this.db)
+      .find({ problems_reported: false })
+      .sort({ created_at: 1 })
+      .limit(limit)
+      .toArray();
+    const byOrganization = new Map<string, EventDoc[]>();
+    for (const d of flagged)
+      byOrganization.set(d.organization_id, [...(byOrganization.get(d.organization_id) ?? []), d]);
+    let reported = 0;
+    for (const [organizationId, docs] of byOrganization) {
+      const invalid = docs.filter((d) => d.problems.includes('invalid_code'));
+      const first = docs[0]!;
+      try {
+        await this.client.workflow.start<typeof webhookDeliveryWorkflow>('webhookDeliveryWorkflow', {
+          taskQueue: this.taskQueue,
+          workflowId: `webhook:${organizationId}:events.errors:${first._id}`,
+          workflowIdConflictPolicy: 'USE_EXISTING',
+          args: [
+            {
+              organizationId,
+              webhookType: 'events.errors',
+              objectType: 'events_errors',
+              object: {
+                invalid_code: invalid.map((d) => d.transaction_id),
+                missing_aggregation_property: [],
+                missing_group_key: [],
+                invalid_filter_values: [],
+              },
+              uniqueKey: `events.errors:${first._id}`,
+            },
+          ],
+        });
+      } catch {
+        continue; // Temporal unreachable: the next round tries again
+      }
+      await events(this.db).updateMany(
+        { _id: { $in: docs.map((d) => d._id) } },
+        { $set: { problems_reported: true } },
+      );
+      reported += docs.length;
+    }
+    return reported;
+  }
+
+  /** Runs `reconcile` and `reportProblems` every `intervalMs` until the returned stop function is called. */
   startReconciler(intervalMs = 15_000): () => void {
     let running = false;
     const timer = setInterval(() => {
       if (running) return;
       running = true;
-      this.reconcile()
+      Promise.all([this.reconcile(), this.reportProblems()])
         .catch((err) => console.warn('[api] event reconciler:', (err as Error).message))
         .finally(() => (running = false));
     }, intervalMs);

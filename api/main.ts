@@ -12,7 +12,7 @@ async function main(): Promise<void> {
   const database = await connectDatabase(config.MONGODB_URI, config.MONGODB_DB);
   await ensureIndexes(database.db);
   const temporal = await connectTemporal(config);
-  const eventDelivery = new EventDelivery(database.db, temporal.client);
+  const eventDelivery = new EventDelivery(database.db, temporal.client, config.TEMPORAL_TASK_QUEUE);
   const stopReconciler = eventDelivery.startReconciler();
   const app = createApp({ db: database.db, temporal, taskQueue: config.TEMPORAL_TASK_QUEUE, eventDelivery });
   const server = await listen(app, config.PORT, config.HOST);

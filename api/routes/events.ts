@@ -19,7 +19,6 @@ import { events, type EventDoc } from '../../src/store/events';
 import { billableMetrics, LIVE } from '../../src/store/billable-metrics';
 import { isDuplicateKey } from '../../src/store/database';
 import type { EventDelivery } from '../event-delivery';
-import type { webhookDeliveryWorkflow } from '../../workflows/webhook-delivery';
 
 registerRoute({
   method: 'post',
@@ -81,6 +80,8 @@ function toDoc(organizationId: string, input: EventInput, now: Date, knownCodes:
     source: 'api',
     // Lago stores events with an unknown metric code and reports them (events.errors); they never bill.
     problems: knownCodes.has(input.code) ? [] : ['invalid_code'],
+    // The reconciler sends Lago's events.errors webhook for flagged events (off the request path).
+    problems_reported: knownCodes.has(input.code),
   };
 }
 
@@ -96,36 +97,6 @@ export function eventRoutes(deps: ApiDeps, delivery: EventDelivery): Router {
       )
       .toArray();
     return new Set(found.map((m) => m.code));
-  }
-
-  /**
-   * Lago's `events.errors` webhook for events that can never bill (unknown metric code), delivered
-   * durably by a workflow. If Temporal is unreachable the event stays stored and flagged (GET shows it).
-   */
-  async function reportProblems(organizationId: string, docs: EventDoc[]): Promise<void> {
-    const invalid = docs.filter((d) => d.problems.includes('invalid_code'));
-    if (invalid.length === 0) return;
-    const key = `events.errors:${invalid.map((d) => d._id).join(',')}`.slice(0, 200);
-    await deps.temporal.client.workflow
-      .start<typeof webhookDeliveryWorkflow>('webhookDeliveryWorkflow', {
-        taskQueue: deps.taskQueue,
-        workflowId: `webhook:${organizationId}:${invalid[0]!._id}`,
-        args: [
-          {
-            organizationId,
-            webhookType: 'events.errors',
-            objectType: 'events_errors',
-            object: {
-              invalid_code: invalid.map((d) => d.transaction_id),
-              missing_aggregation_property: [],
-              missing_group_key: [],
-              invalid_filter_values: [],
-            },
-            uniqueKey: key,
-          },
-        ],
-      })
-      .catch((err) => console.warn(`[api] events.errors webhook not started: ${(err as Error).message}`));
   }
 
   /** Delivery failures are not the client's: the event is stored and the reconciler delivers it. */
@@ -184,7 +155,7 @@ export function eventRoutes(deps: ApiDeps, delivery: EventDelivery): Router {
       await redeliverIfPending(org._id, [doc]);
       throw validationErrors({ transaction_id: ['value_already_exist'] });
     }
-    await Promise.all([deliverQuietly(org._id, [doc]), reportProblems(org._id, [doc])]);
+    await deliverQuietly(org._id, [doc]);
     res.json({ event: serializeEvent(doc) });
   });
 
@@ -250,7 +221,7 @@ export function eventRoutes(deps: ApiDeps, delivery: EventDelivery): Router {
       await events(db).deleteMany({ _id: { $in: docs.map((d) => d._id) } });
       throw validationErrors({ transaction_id: ['value_already_exist'] });
     }
-    await Promise.all([deliverQuietly(org._id, docs), reportProblems(org._id, docs)]);
+    await deliverQuietly(org._id, docs);
     res.json({ events: docs.map((d) => serializeEvent(d)) });
   });
 

@@ -27,6 +27,8 @@ export interface EventDoc {
   source: 'api' | 'temporal';
   /** Problems found at ingestion (Lago's events.errors), e.g. `invalid_code`. Such events never bill. */
   problems: string[];
+  /** False while an event with problems has not been reported in an `events.errors` webhook. */
+  problems_reported: boolean;
 }
 
 export function events(db: Db) {
@@ -41,6 +43,7 @@ export async function ensureEventIndexes(db: Db): Promise<void> {
   );
   await events(db).createIndex({ organization_id: 1, transaction_id: 1 });
   await events(db).createIndex({ delivered_at: 1, awaiting_subscription: 1, created_at: 1 });
+  await events(db).createIndex({ problems_reported: 1 });
 }
 
 export function parseProperties(doc: Pick<EventDoc, 'properties_json'>): Record<string, unknown> {

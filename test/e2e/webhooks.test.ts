@@ -127,6 +127,8 @@ describe('webhooks from the subscription workflow', () => {
       }),
     });
     expect(res.status).toBe(200);
+    // The API's reconciler reports flagged events (every 15 s in production); run one round now.
+    expect(await stack.eventDelivery.reportProblems()).toBe(1);
     let report: Received | undefined;
     for (let i = 0; i < 100 && !report; i++) {
       report = received.find((r) => r.type === 'events.errors');

@@ -69,7 +69,7 @@ export async function startStack(
   await startWorker();
 
   const temporal = { client: env.client, connection: env.connection };
-  const eventDelivery = new EventDelivery(db, env.client);
+  const eventDelivery = new EventDelivery(db, env.client, taskQueue);
   const app = createApp({ db, temporal, taskQueue, eventDelivery });
   const server: Server = await listen(app, 0, '127.0.0.1');
   const { port } = server.address() as AddressInfo;

@@ -253,6 +253,8 @@ describe('subscription workflow (time-skipping)', () => {
         awaiting_subscription: true,
         source: 'api',
         problems: [],
+        problems_reported: true,
+        problems_reported: true,
       })) as never[],
     );
     await worker.runUntil(async () => {
@@ -292,6 +294,7 @@ describe('subscription workflow (time-skipping)', () => {
       awaiting_subscription: true,
       source: 'api',
       problems: [],
+      problems_reported: true,
     } as never);
     const real = createActivities({ db });
     let failures = 0;
