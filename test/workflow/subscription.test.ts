@@ -254,7 +254,6 @@ describe('subscription workflow (time-skipping)', () => {
         source: 'api',
         problems: [],
         problems_reported: true,
-        problems_reported: true,
       })) as never[],
     );
     await worker.runUntil(async () => {
