@@ -59,15 +59,12 @@ export async function terminateSubscriptionWorkflow(
   terminatedAt?: Date,
 ): Promise<SubscriptionDoc> {
   try {
-    await Promise.race([
+    await deps.temporal.client.withDeadline(Date.now() + UPDATE_TIMEOUT_MS, () =>
       handleOf(deps, sub).executeUpdate(terminateUpdate, {
         args: [terminatedAt ? { terminated_at: terminatedAt.getTime() } : {}],
         updateId: `terminate:${sub._id}`,
       }),
-      new Promise((_, fail) =>
-        setTimeout(() => fail(new Error('no worker answered')), UPDATE_TIMEOUT_MS).unref(),
-      ),
-    ]);
+    );
   } catch (err) {
     unavailable(err);
   }

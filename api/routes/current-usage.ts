@@ -43,12 +43,10 @@ export function currentUsageRoutes(deps: ApiDeps): Router {
     if (!sub) throw methodNotAllowed('no_active_subscription');
     let usage;
     try {
-      usage = await Promise.race([
+      // A real gRPC deadline: the call is cancelled, not left pending, when no worker answers.
+      usage = await deps.temporal.client.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () =>
         deps.temporal.client.workflow.getHandle(sub.workflow_id).query(currentUsageQuery),
-        new Promise<never>((_, fail) =>
-          setTimeout(() => fail(new Error('no worker answered')), QUERY_TIMEOUT_MS).unref(),
-        ),
-      ]);
+      );
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) throw methodNotAllowed('no_active_subscription');
       throw serviceUnavailable(

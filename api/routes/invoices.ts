@@ -108,15 +108,12 @@ export function invoiceRoutes(deps: ApiDeps): Router {
     const sub = inv.subscription_id ? await subscriptions(db).findOne({ _id: inv.subscription_id }) : null;
     if (!sub) throw notFound('invoice');
     try {
-      await Promise.race([
+      await deps.temporal.client.withDeadline(Date.now() + FINALIZE_TIMEOUT_MS, () =>
         deps.temporal.client.workflow.getHandle(sub.workflow_id).executeUpdate(finalizeInvoiceUpdate, {
           args: [{ invoice_id: inv._id }],
           updateId: `finalize:${inv._id}`,
         }),
-        new Promise((_, fail) =>
-          setTimeout(() => fail(new Error('no worker answered')), FINALIZE_TIMEOUT_MS).unref(),
-        ),
-      ]);
+      );
     } catch (err) {
       const stored = await invoices(db).findOne({ _id: inv._id });
       if (stored?.status === 'finalized') {
