@@ -7,6 +7,23 @@ import { seatEventsSignal } from '../src/temporal/messages';
 import type { SeatEventMessage } from '../src/contracts/subscription-workflow';
 import type { webhookDeliveryWorkflow } from '../workflows/webhook-delivery';
 
+/** `field_name` of each live billable metric, by code (absent: unknown code). */
+export type MetricFieldNames = Map<string, string | null>;
+
+export async function metricFieldNames(
+  db: Db,
+  organizationId: string,
+  codes: string[],
+): Promise<MetricFieldNames> {
+  const metrics = await billableMetrics(db)
+    .find(
+      { organization_id: organizationId, code: { $in: [...new Set(codes)] }, deletion_key: LIVE },
+      { projection: { code: 1, field_name: 1 } },
+    )
+    .toArray();
+  return new Map(metrics.map((m) => [m.code, m.field_name]));
+}
+
 /** How long a burst for one subscription is gathered into one signal. */
 const COALESCE_WINDOW_MS = 5;
 /** At most this many events per signal (history event size stays small). */
@@ -42,7 +59,13 @@ export class EventDelivery {
    * signalled and marked, or marked as waiting for their subscription. Rejects when Temporal cannot
    * be reached: the events stay stored and undelivered for the reconciler.
    */
-  async deliver(organizationId: string, externalSubscriptionId: string, docs: EventDoc[]): Promise<void> {
+  async deliver(
+    organizationId: string,
+    externalSubscriptionId: string,
+    docs: EventDoc[],
+    /** The metrics' field names by code, when the caller already read them (ingest). */
+    known?: MetricFieldNames,
+  ): Promise<void> {
     const billable = docs.filter((d) => d.problems.length === 0);
     if (billable.length === 0) return;
     const sub = await subscriptions(this.db).findOne(
@@ -57,7 +80,13 @@ export class EventDelivery {
       );
       return;
     }
-    const fieldNames = await this.fieldNames(organizationId, billable);
+    const fieldNames =
+      known ??
+      (await metricFieldNames(
+        this.db,
+        organizationId,
+        billable.map((d) => d.code),
+      ));
     const messages = billable.map((d) =>
       toSeatEventMessage(
         d,
@@ -70,17 +99,6 @@ export class EventDelivery {
       messages,
       billable.map((d) => d._id),
     );
-  }
-
-  private async fieldNames(organizationId: string, docs: EventDoc[]): Promise<Map<string, string | null>> {
-    const codes = [...new Set(docs.map((d) => d.code))];
-    const metrics = await billableMetrics(this.db)
-      .find(
-        { organization_id: organizationId, code: { $in: codes }, deletion_key: LIVE },
-        { projection: { code: 1, field_name: 1 } },
-      )
-      .toArray();
-    return new Map(metrics.map((m) => [m.code, m.field_name]));
   }
 
   private enqueue(

@@ -16,9 +16,8 @@ import {
   type EventInput,
 } from '../../src/contracts/lago/event';
 import { events, type EventDoc } from '../../src/store/events';
-import { billableMetrics, LIVE } from '../../src/store/billable-metrics';
 import { isDuplicateKey } from '../../src/store/database';
-import type { EventDelivery } from '../event-delivery';
+import { metricFieldNames, type EventDelivery, type MetricFieldNames } from '../event-delivery';
 
 registerRoute({
   method: 'post',
@@ -57,7 +56,7 @@ registerRoute({
   responses: { 200: { description: 'One page of events', root: 'events', list: true } },
 });
 
-function toDoc(organizationId: string, input: EventInput, now: Date, knownCodes: Set<string>): EventDoc {
+function toDoc(organizationId: string, input: EventInput, now: Date, metrics: MetricFieldNames): EventDoc {
   const ms =
     input.timestamp === undefined || input.timestamp === null
       ? now.getTime()
@@ -79,9 +78,9 @@ function toDoc(organizationId: string, input: EventInput, now: Date, knownCodes:
     awaiting_subscription: false,
     source: 'api',
     // Lago stores events with an unknown metric code and reports them (events.errors); they never bill.
-    problems: knownCodes.has(input.code) ? [] : ['invalid_code'],
+    problems: metrics.has(input.code) ? [] : ['invalid_code'],
     // The reconciler sends Lago's events.errors webhook for flagged events (off the request path).
-    problems_reported: knownCodes.has(input.code),
+    problems_reported: metrics.has(input.code),
   };
 }
 
@@ -89,18 +88,12 @@ export function eventRoutes(deps: ApiDeps, delivery: EventDelivery): Router {
   const router = Router();
   const db = deps.db;
 
-  async function knownCodes(organizationId: string, codes: string[]): Promise<Set<string>> {
-    const found = await billableMetrics(db)
-      .find(
-        { organization_id: organizationId, code: { $in: [...new Set(codes)] }, deletion_key: LIVE },
-        { projection: { code: 1 } },
-      )
-      .toArray();
-    return new Set(found.map((m) => m.code));
-  }
-
   /** Delivery failures are not the client's: the event is stored and the reconciler delivers it. */
-  async function deliverQuietly(organizationId: string, docs: EventDoc[]): Promise<void> {
+  async function deliverQuietly(
+    organizationId: string,
+    docs: EventDoc[],
+    known?: MetricFieldNames,
+  ): Promise<void> {
     const bySubscription = new Map<string, EventDoc[]>();
     for (const d of docs)
       bySubscription.set(d.external_subscription_id, [
@@ -109,7 +102,7 @@ export function eventRoutes(deps: ApiDeps, delivery: EventDelivery): Router {
       ]);
     await Promise.all(
       [...bySubscription].map(([sub, group]) =>
-        delivery.deliver(organizationId, sub, group).catch((err) => {
+        delivery.deliver(organizationId, sub, group, known).catch((err) => {
           console.warn(`[api] events for ${sub} stored, delivery deferred: ${(err as Error).message}`);
         }),
       ),
@@ -147,7 +140,8 @@ export function eventRoutes(deps: ApiDeps, delivery: EventDelivery): Router {
     if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw missingParam('event');
     const parsed = eventInput.safeParse(raw);
     if (!parsed.success) throw validationErrors(lagoDetails(parsed.error));
-    const doc = toDoc(org._id, parsed.data, new Date(), await knownCodes(org._id, [parsed.data.code]));
+    const metrics = await metricFieldNames(db, org._id, [parsed.data.code]);
+    const doc = toDoc(org._id, parsed.data, new Date(), metrics);
     try {
       await insertOrUnavailable([doc]);
     } catch (err) {
@@ -155,7 +149,7 @@ export function eventRoutes(deps: ApiDeps, delivery: EventDelivery): Router {
       await redeliverIfPending(org._id, [doc]);
       throw validationErrors({ transaction_id: ['value_already_exist'] });
     }
-    await deliverQuietly(org._id, [doc]);
+    await deliverQuietly(org._id, [doc], metrics);
     res.json({ event: serializeEvent(doc) });
   });
 
@@ -208,11 +202,12 @@ export function eventRoutes(deps: ApiDeps, delivery: EventDelivery): Router {
     }
 
     const now = new Date();
-    const codes = await knownCodes(
+    const metrics = await metricFieldNames(
+      db,
       org._id,
       inputs.map((e) => e.code),
     );
-    const docs = inputs.map((e) => toDoc(org._id, e, now, codes));
+    const docs = inputs.map((e) => toDoc(org._id, e, now, metrics));
     try {
       await insertOrUnavailable(docs);
     } catch (err) {
@@ -221,7 +216,7 @@ export function eventRoutes(deps: ApiDeps, delivery: EventDelivery): Router {
       await events(db).deleteMany({ _id: { $in: docs.map((d) => d._id) } });
       throw validationErrors({ transaction_id: ['value_already_exist'] });
     }
-    await deliverQuietly(org._id, docs);
+    await deliverQuietly(org._id, docs, metrics);
     res.json({ events: docs.map((d) => serializeEvent(d)) });
   });
 
