@@ -80,11 +80,8 @@ export function subscriptionRoutes(deps: ApiDeps): Router {
   const router = Router();
   const db = deps.db;
 
-  async function render(doc: SubscriptionDoc, withPlan: boolean) {
-    if (!withPlan) {
-      const plan = await plans(db).findOne({ _id: doc.plan_id });
-      return serializeSubscription(doc, plan);
-    }
+  /** One subscription with its full plan (GET, create, update, delete). */
+  async function render(doc: SubscriptionDoc) {
     const found = await findPlanWithMetrics(db, doc.organization_id, doc.plan_code);
     const plan = found?.plan ?? (await plans(db).findOne({ _id: doc.plan_id }));
     return serializeSubscription(
@@ -123,7 +120,7 @@ export function subscriptionRoutes(deps: ApiDeps): Router {
       }
       // A retried create: make sure its workflow runs (USE_EXISTING), return it as it is.
       await startSubscriptionWorkflow(deps, existing);
-      res.json({ subscription: await render(existing, true) });
+      res.json({ subscription: await render(existing) });
       return;
     }
 
@@ -159,7 +156,7 @@ export function subscriptionRoutes(deps: ApiDeps): Router {
     }
     await startSubscriptionWorkflow(deps, doc);
     const stored = (await subscriptions(db).findOne({ _id: doc._id })) ?? doc;
-    res.json({ subscription: await render(stored, true) });
+    res.json({ subscription: await render(stored) });
   });
 
   router.get('/:externalId', async (req, res) => {
@@ -171,7 +168,7 @@ export function subscriptionRoutes(deps: ApiDeps): Router {
       status: q.status ?? 'active',
     });
     if (!doc) throw notFound('subscription');
-    res.json({ subscription: await render(doc, true) });
+    res.json({ subscription: await render(doc) });
   });
 
   router.get('/', async (req, res) => {
@@ -184,7 +181,15 @@ export function subscriptionRoutes(deps: ApiDeps): Router {
     if (q.external_customer_id) filter.external_customer_id = q.external_customer_id;
     if (q.plan_code) filter.plan_code = q.plan_code;
     const { docs, meta } = await findPage(subscriptions(db), filter, q);
-    res.json({ subscriptions: await Promise.all(docs.map((d) => render(d, false))), meta });
+    // List items carry the plan's amount but not the plan (Lago): one read for the page's plans.
+    const pagePlans = await plans(db)
+      .find({ _id: { $in: [...new Set(docs.map((d) => d.plan_id))] } })
+      .toArray();
+    const planOf = new Map(pagePlans.map((p) => [p._id, p]));
+    res.json({
+      subscriptions: docs.map((d) => serializeSubscription(d, planOf.get(d.plan_id) ?? null)),
+      meta,
+    });
   });
 
   router.put('/:externalId', async (req, res) => {
@@ -206,7 +211,7 @@ export function subscriptionRoutes(deps: ApiDeps): Router {
       set.ending_at = endingAt;
     }
     await subscriptions(db).updateOne({ _id: doc._id }, { $set: set });
-    res.json({ subscription: await render({ ...doc, ...set }, true) });
+    res.json({ subscription: await render({ ...doc, ...set }) });
   });
 
   router.delete('/:externalId', async (req, res) => {
@@ -219,7 +224,7 @@ export function subscriptionRoutes(deps: ApiDeps): Router {
     });
     if (!doc || (doc.status !== 'active' && doc.status !== 'pending')) throw notFound('subscription');
     const ended = await terminateSubscriptionWorkflow(deps, doc);
-    res.json({ subscription: await render(ended, true) });
+    res.json({ subscription: await render(ended) });
   });
 
   return router;
