@@ -1,13 +1,17 @@
 import type { Db } from 'mongodb';
+import type { Client } from '@temporalio/client';
 import { createEventActivities } from './events';
 import { createInvoiceActivities } from './invoices';
 import { createSubscriptionActivities } from './subscriptions';
 import { createWebhookActivities } from './webhooks';
 import { createNotificationActivities } from './notifications';
+import { createWalletActivities } from './wallets';
 
 export interface ActivityDeps {
   db: Db;
   fetch?: typeof fetch;
+  /** The worker's Temporal client (credit application calls the wallet workflows). */
+  client?: Client;
 }
 
 /** Activities are built from injected dependencies: one MongoDB client per worker process. */
@@ -18,6 +22,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createSubscriptionActivities(deps),
     ...createWebhookActivities(deps),
     ...createNotificationActivities(deps),
+    ...createWalletActivities(deps),
   };
 }
 

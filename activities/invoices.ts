@@ -111,7 +111,6 @@ export function createInvoiceActivities(deps: InvoiceActivityDeps) {
         const seq = await claimInvoiceNumbers(db, inv.id, inv.organization_id, inv.customer_id);
         const pad = (n: number) => String(n).padStart(3, '0');
         const number = `${await prefixOf(inv.organization_id)}-${pad(customer?.sequential_id ?? 0)}-${pad(seq.customerSequence)}`;
-        const total = inv.sub_total_including_taxes_amount_cents;
         const now = new Date();
         await invoices(db).updateOne(
           { _id: inv.id, status: 'draft' },
@@ -121,8 +120,10 @@ export function createInvoiceActivities(deps: InvoiceActivityDeps) {
               status: 'finalized',
               number,
               sequential_id: seq.customerSequence,
-              total_amount_cents: total,
-              payment_status: total > 0 ? 'pending' : 'succeeded',
+              // Wallet credits were applied by the workflow (lagoAmountsWithCredits) before this call.
+              prepaid_credit_amount_cents: inv.prepaid_credit_amount_cents,
+              total_amount_cents: inv.total_amount_cents,
+              payment_status: inv.total_amount_cents > 0 ? 'pending' : 'succeeded',
               finalized_at: now,
               updated_at: now,
             },

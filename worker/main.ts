@@ -1,4 +1,5 @@
 import { NativeConnection, Worker } from '@temporalio/worker';
+import { Client, Connection } from '@temporalio/client';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { loadConfig } from '../src/config';
@@ -16,12 +17,15 @@ async function main(): Promise<void> {
   const database = await connectDatabase(config.MONGODB_URI, config.MONGODB_DB);
   await ensureIndexes(database.db);
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  // Activities that talk to other workflows (credit application asks the wallet workflows).
+  const clientConnection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+  const client = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE });
   const worker = await Worker.create({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     workflowBundle: { codePath: WORKFLOW_BUNDLE },
-    activities: createActivities({ db: database.db }),
+    activities: createActivities({ db: database.db, client }),
     maxConcurrentWorkflowTaskExecutions: config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
     maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
     maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
@@ -32,6 +36,7 @@ async function main(): Promise<void> {
   await worker.run();
   await database.close();
   await connection.close();
+  await clientConnection.close();
   console.log('[worker] stopped');
 }
 

@@ -4,3 +4,4 @@
  */
 export { subscriptionWorkflow } from './subscription';
 export { webhookDeliveryWorkflow } from './webhook-delivery';
+export { walletWorkflow } from './wallet';

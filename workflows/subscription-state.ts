@@ -20,6 +20,7 @@ import {
 import { meteredEventOf } from '../src/billing/billable-metric';
 import { isoSeconds } from '../src/billing/instant';
 import type { Invoice } from '../src/billing/invoice';
+import type { CreditableFee } from '../src/billing/credit-allocation';
 import { lagoCustomerUsage, lagoInvoiceAmounts } from '../src/billing/lago-shapes';
 import type {
   ComputedInvoice,
@@ -317,6 +318,44 @@ export class SubscriptionState {
     for (const d of this.cycle.drafts) candidates.push(d.finalizesAt);
     if (this.endingAtMs !== null) candidates.push(this.endingAtMs);
     return Math.min(...candidates);
+  }
+
+  // --- wallets ------------------------------------------------------------------------------
+
+  /**
+   * Usage not yet invoiced, for the customer's ongoing wallet balances (SPEC section 6): the current
+   * period's charges plus the drafts still in their grace period (Lago counts both). Empty once the
+   * subscription has ended.
+   */
+  ongoingUsageReport(asOf: number) {
+    const s = this.subscription;
+    const fees: CreditableFee[] = [];
+    if (this.status === 'active') {
+      for (const fee of currentUsage(this.cycle)?.charges ?? []) {
+        fees.push({
+          feeType: 'charge',
+          amountCents: fee.amountCents,
+          billableMetricCode: fee.billableMetricCode,
+        });
+      }
+    }
+    for (const draft of this.cycle.drafts) {
+      for (const fee of refreshDraft(this.cycle, draft.key)?.fees ?? []) {
+        fees.push({
+          feeType: fee.feeType,
+          amountCents: fee.amountCents,
+          billableMetricCode: fee.feeType === 'charge' ? fee.billableMetricCode : null,
+        });
+      }
+    }
+    return {
+      subscription_id: s.id,
+      organization_id: s.organizationId,
+      customer_id: s.customerId,
+      currency: this.cycle.terms.plan.currency,
+      fees: fees.filter((fee) => fee.amountCents !== 0),
+      as_of: asOf,
+    };
   }
 
   // --- views (queries: synchronous, no mutation) --------------------------------------------

@@ -31,6 +31,11 @@ import {
 import { subscriptionStatusKey } from '../src/temporal/search-attributes';
 import type { ComputedInvoice, TerminateResult } from '../src/contracts/subscription-workflow';
 import { SubscriptionState, type SubscriptionWorkflowInput } from './subscription-state';
+import { allocateCredits } from '../src/billing/credit-allocation';
+import { creditableInvoice, lagoAmountsWithCredits } from '../src/billing/lago-shapes';
+
+/** The customer's ongoing wallet balances are refreshed at most this often per subscription. */
+const USAGE_REPORT_INTERVAL_MS = 10_000;
 
 const activities = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
@@ -55,11 +60,19 @@ async function notify(send: () => Promise<unknown>): Promise<void> {
 
 export async function subscriptionWorkflow(input: SubscriptionWorkflowInput): Promise<TerminateResult> {
   const state = SubscriptionState.fromInput(input);
+  const subscriptionId = input.subscription.id;
+  // Runs started before wallets existed never report usage (their saved histories replay unchanged).
+  const reportsUsage = patched('wallet-ongoing-usage');
+  let usageChanged = reportsUsage;
+  let usageReportAt = 0;
   let terminateAt: number | null = null;
   let result: TerminateResult | null = null;
   const finalizeAsked: string[] = [];
 
-  setHandler(seatEventsSignal, (batch) => state.receive(batch));
+  setHandler(seatEventsSignal, (batch) => {
+    state.receive(batch);
+    usageChanged = reportsUsage;
+  });
   setHandler(planChangedSignal, () => state.markPlanChanged());
   setHandler(endingAtSignal, ({ ending_at }) => state.setEndingAt(ending_at));
   setHandler(currentUsageQuery, () => state.currentUsage());
@@ -109,11 +122,54 @@ export async function subscriptionWorkflow(input: SubscriptionWorkflowInput): Pr
   }
 
   async function finalize(invoice: ComputedInvoice): Promise<void> {
-    await activities.finalizeInvoice(invoice);
+    const credits = patched('wallet-credits') ? await applyCredits(invoice) : 0;
+    await activities.finalizeInvoice(lagoAmountsWithCredits(invoice, credits));
+    usageChanged = reportsUsage;
     await notify(() => webhooks.notifyInvoice({ invoiceId: invoice.id, webhookType: 'invoice.created' }));
   }
 
-  const subscriptionId = input.subscription.id;
+  /**
+   * Prepaid credits for an invoice being finalized (SPEC section 6): the allocation is computed here
+   * from the wallets as their workflows hold them, so it is recorded in this history and a replay or
+   * a retried activity follows the same plan; each wallet gives at most its balance, once per
+   * invoice (`{invoice}:{wallet}`). Returns the credits actually given.
+   */
+  async function applyCredits(invoice: ComputedInvoice): Promise<number> {
+    if (invoice.sub_total_including_taxes_amount_cents <= 0) return 0;
+    const found = await activities.loadCustomerWallets({
+      organization_id: input.subscription.organizationId,
+      customer_id: input.subscription.customerId,
+      currency: invoice.currency,
+    });
+    if (found.length === 0) return 0;
+    const allocation = allocateCredits(
+      creditableInvoice(invoice),
+      found.map((f) => f.wallet),
+      Date.now(),
+    );
+    let given = 0;
+    for (const take of allocation.takes) {
+      const holder = found.find((f) => f.wallet.code === take.walletCode);
+      if (!holder) continue;
+      const result = await activities.consumeWalletCredits({
+        workflow_id: holder.workflow_id,
+        wallet_id: take.walletCode,
+        invoice_id: invoice.id,
+        amount_cents: take.amountCents,
+      });
+      given += result.amount_cents;
+    }
+    return given;
+  }
+
+  const usageReportWaiting = () => usageChanged && state.status !== 'pending';
+  const usageReportDue = () => usageReportWaiting() && Date.now() >= usageReportAt;
+
+  async function reportUsage(now: number): Promise<void> {
+    usageChanged = false;
+    usageReportAt = now + USAGE_REPORT_INTERVAL_MS;
+    await activities.reportOngoingUsage(state.ongoingUsageReport(now));
+  }
 
   async function project(): Promise<void> {
     await activities.projectSubscription(state.projection(Date.now()));
@@ -144,8 +200,13 @@ export async function subscriptionWorkflow(input: SubscriptionWorkflowInput): Pr
         finalizeAsked.length > 0 ||
         state.hasUnrecordedEvents() ||
         state.hasDirtyDrafts() ||
+        usageReportDue() ||
         workflowInfo().continueAsNewSuggested,
-      Math.max(1, state.nextDeadline() - Date.now()),
+      Math.max(
+        1,
+        (usageReportWaiting() ? Math.min(state.nextDeadline(), usageReportAt) : state.nextDeadline()) -
+          Date.now(),
+      ),
     );
     const now = Date.now();
 
@@ -185,10 +246,13 @@ export async function subscriptionWorkflow(input: SubscriptionWorkflowInput): Pr
           webhooks.notifySubscription({ subscriptionId, webhookType: 'subscription.terminated' }),
         );
       }
+      if (reportsUsage) await reportUsage(Date.now());
       result = { terminated_at: state.terminatedAt() ?? terminateAt, invoice_id: final?.id ?? null };
       await condition(allHandlersFinished);
       return result;
     }
+
+    if (usageReportDue()) await reportUsage(now);
 
     if (state.status === 'active' && now >= state.periodEndAt()) {
       if (state.planReloadDue())

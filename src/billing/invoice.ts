@@ -99,7 +99,7 @@ export function buildInvoice(draft: InvoiceDraft): Invoice {
 }
 
 /** The amount wallets may still cover (Lago applies credits after taxes and credit notes). */
-export function amountDueBeforeCredits(invoice: Invoice): number {
+export function amountDueBeforeCredits(invoice: Pick<Invoice, 'subTotalIncludingTaxesAmountCents'>): number {
   return invoice.subTotalIncludingTaxesAmountCents;
 }
 

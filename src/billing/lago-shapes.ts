@@ -5,10 +5,10 @@
  */
 import type { BillableMetric } from './billable-metric';
 import type { ChargeFee } from './charge-fee';
-import type { CreditTake } from './credit-allocation';
+import type { CreditTake, CreditableInvoice } from './credit-allocation';
 import type { CurrentUsage } from './current-usage';
 import { isoSeconds } from './instant';
-import type { Fee, Invoice } from './invoice';
+import { paymentStatusFor, type Fee, type Invoice } from './invoice';
 import { Dec, formatQuantity, minorToAmount } from './money';
 import type { SimulatedInvoice, SimulationResult, WalletTransaction } from './simulate';
 import type { Wallet } from './wallet';
@@ -303,5 +303,60 @@ export function simulationOutput(
     invoices: result.invoices.map((simulated) => lagoSimulatedInvoice(simulated, metrics)),
     current_usage: result.currentUsage ? lagoCustomerUsage(result.currentUsage, metrics) : null,
     wallets: result.wallets.map((wallet) => lagoWalletBalance(wallet, result.walletTransactions)),
+  };
+}
+
+/** A stored (Lago-shaped) invoice as credit allocation reads it. */
+export function creditableInvoice(
+  invoice: Pick<LagoInvoiceAmounts, 'currency' | 'sub_total_including_taxes_amount_cents' | 'fees'>,
+): CreditableInvoice {
+  return {
+    currency: invoice.currency,
+    subTotalIncludingTaxesAmountCents: invoice.sub_total_including_taxes_amount_cents,
+    fees: invoice.fees.map((fee) => ({
+      feeType: fee.fee_type,
+      amountCents: fee.amount_cents,
+      billableMetricCode: fee.billable_metric_code,
+    })),
+  };
+}
+
+/** Current usage (Lago's `customer_usage`) as ongoing-balance allocation reads it: its charge fees. */
+export function creditableUsage(usage: Pick<LagoCustomerUsage, 'currency' | 'charges_usage'>): {
+  currency: string;
+  fees: CreditableInvoice['fees'];
+} {
+  return {
+    currency: usage.currency,
+    fees: usage.charges_usage.map((charge) => ({
+      feeType: 'charge' as const,
+      amountCents: charge.amount_cents,
+      billableMetricCode: charge.billable_metric.code,
+    })),
+  };
+}
+
+/**
+ * A finalized invoice's amounts once wallet credits are applied (SPEC section 6):
+ * `total = sub_total_including_taxes - credits`, paid when nothing is left due.
+ */
+export function lagoAmountsWithCredits<T extends LagoInvoiceAmounts>(
+  amounts: T,
+  prepaidCreditAmountCents: number,
+): T {
+  const due = amounts.sub_total_including_taxes_amount_cents;
+  if (
+    !Number.isSafeInteger(prepaidCreditAmountCents) ||
+    prepaidCreditAmountCents < 0 ||
+    prepaidCreditAmountCents > due
+  ) {
+    throw new RangeError(`credits ${prepaidCreditAmountCents} do not fit an amount due of ${due}`);
+  }
+  const total = due - prepaidCreditAmountCents;
+  return {
+    ...amounts,
+    prepaid_credit_amount_cents: prepaidCreditAmountCents,
+    total_amount_cents: total,
+    payment_status: paymentStatusFor(total),
   };
 }

@@ -6,6 +6,7 @@ import { ensureBillableMetricIndexes } from './billable-metrics';
 import { ensurePlanIndexes } from './plans';
 import { ensureCustomerIndexes } from './customers';
 import { ensureWebhookEndpointIndexes } from './webhook-endpoints';
+import { ensureWalletIndexes } from './wallets';
 
 /**
  * Every index prorata relies on, created idempotently at start-up (API and worker). Only plain and
@@ -20,4 +21,5 @@ export async function ensureIndexes(db: Db): Promise<void> {
   await ensurePlanIndexes(db);
   await ensureCustomerIndexes(db);
   await ensureWebhookEndpointIndexes(db);
+  await ensureWalletIndexes(db);
 }

@@ -6,7 +6,15 @@ export type InvoiceStatus = 'draft' | 'finalized' | 'voided' | 'failed' | 'pendi
 export type PaymentStatus = 'pending' | 'succeeded' | 'failed';
 
 /** A fee as stored: billing's fee in Lago names (src/billing/lago-shapes.ts), with its own lago_id. */
-export type StoredFee = LagoFee & { lago_id: string };
+export type StoredFee = (LagoFee | CreditFee) & { lago_id: string };
+
+/** The one fee of a `credit` invoice (a paid wallet top-up): units are the credits bought. */
+export interface CreditFee extends Omit<LagoFee, 'fee_type' | 'from_datetime' | 'to_datetime'> {
+  fee_type: 'credit';
+  from_datetime: null;
+  to_datetime: null;
+  wallet_transaction_id: string;
+}
 
 export interface InvoiceDoc {
   _id: string; // `{subscription lago_id}:{period start ISO}`: one invoice per (subscription, period)

@@ -13,6 +13,16 @@ import type {
   SeatLedgerView,
   CurrentUsageView,
 } from '../contracts/subscription-workflow';
+import type {
+  ConsumeCreditsRequest,
+  ConsumeCreditsResult,
+  SettleTopUpRequest,
+  TopUpRequest,
+  WalletChanges,
+  WalletRecord,
+  WalletTransactionRecord,
+  WalletView,
+} from '../contracts/wallet-workflow';
 
 /** Seat (and other metric) events, in batches; applied exactly once by transaction_id, in any order. */
 export const seatEventsSignal = defineSignal<[SeatEventMessage[]]>('seatEvents');
@@ -29,3 +39,17 @@ export const finalizeInvoiceUpdate = defineUpdate<FinalizeInvoiceResult, [Finali
 );
 /** `ending_at` changed (PUT /subscriptions): epoch ms, or null to remove it. */
 export const endingAtSignal = defineSignal<[{ ending_at: number | null }]>('endingAt');
+
+// --- wallet workflow (workflows/wallet.ts) -----------------------------------------------------
+
+/** Top-ups (paid, granted, voided), one transaction per kind; answered once the ledger is stored. */
+export const walletTopUpUpdate = defineUpdate<WalletTransactionRecord[], [TopUpRequest]>('walletTopUp');
+/** Credits for an invoice being finalized; update id `{invoice}:{wallet}`, answered once per invoice. */
+export const walletConsumeUpdate = defineUpdate<ConsumeCreditsResult, [ConsumeCreditsRequest]>(
+  'walletConsume',
+);
+/** The credit invoice of a paid top-up was paid (or failed). */
+export const walletSettleUpdate = defineUpdate<WalletTransactionRecord, [SettleTopUpRequest]>('walletSettle');
+export const walletChangeUpdate = defineUpdate<WalletRecord, [WalletChanges]>('walletChange');
+export const walletTerminateUpdate = defineUpdate<WalletRecord, []>('walletTerminate');
+export const walletQuery = defineQuery<WalletView>('wallet');

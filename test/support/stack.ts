@@ -57,7 +57,7 @@ export async function startStack(
       connection: env.nativeConnection,
       taskQueue,
       ...workflowCode(),
-      activities: createActivities({ db }),
+      activities: createActivities({ db, client: env.client }),
     });
     running = worker.run();
   }

@@ -40,7 +40,7 @@ describe('subscription workflow (time-skipping)', () => {
         connection: env.nativeConnection,
         taskQueue,
         ...workflowCode(),
-        activities: createActivities({ db }),
+        activities: createActivities({ db, client: env.client }),
       });
       await w.runUntil(fn);
     },
@@ -295,7 +295,7 @@ describe('subscription workflow (time-skipping)', () => {
       problems: [],
       problems_reported: true,
     } as never);
-    const real = createActivities({ db });
+    const real = createActivities({ db, client: env.client });
     let failures = 0;
     const flaky = await Worker.create({
       connection: env.nativeConnection,

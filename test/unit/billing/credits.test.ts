@@ -1,5 +1,9 @@
 import {
   allocateCredits,
+  allocateOngoingUsage,
+  creditableInvoice,
+  lagoAmountsWithCredits,
+  lagoInvoiceAmounts,
   buildInvoice,
   centsToCredits,
   creditWallet,
@@ -202,5 +206,66 @@ describe('SPEC §6: top-ups', () => {
   it('converts at the rate: 20 credits at $1.5 is 3000 cents; 20 credits at ¥150 is ¥3000', () => {
     expect(topUpAmount('20', '1.5', 'USD')).toEqual({ ok: true, credits: '20', amountCents: 3000 });
     expect(topUpAmount('20', '150', 'JPY')).toEqual({ ok: true, credits: '20', amountCents: 3000 });
+  });
+});
+
+describe('SPEC §6: ongoing balance (usage not yet invoiced)', () => {
+  const usage = (cents: number, metric = 'seats') => ({
+    currency: 'USD',
+    fees: [{ feeType: 'charge' as const, amountCents: cents, billableMetricCode: metric }],
+  });
+
+  it('charges usage to wallets in priority order, each up to its balance', () => {
+    const first = wallet('first', '10', { priority: 1 });
+    const second = wallet('second', '10', { priority: 2 });
+    expect(allocateOngoingUsage(usage(1500), [second, first], finalizedAt)).toEqual([
+      { walletCode: 'second', ongoingUsageBalanceCents: 500 },
+      { walletCode: 'first', ongoingUsageBalanceCents: 1000 },
+    ]);
+  });
+
+  it('charges what no balance covers to the last wallet, whose ongoing balance goes negative', () => {
+    const first = wallet('first', '10', { priority: 1 });
+    const second = wallet('second', '5', { priority: 2 });
+    const shares = allocateOngoingUsage(usage(2000), [first, second], finalizedAt);
+    expect(shares).toEqual([
+      { walletCode: 'first', ongoingUsageBalanceCents: 1000 },
+      { walletCode: 'second', ongoingUsageBalanceCents: 1000 },
+    ]);
+    expect(second.balanceCents - (shares[1]?.ongoingUsageBalanceCents ?? 0)).toBe(-500);
+  });
+
+  it('ignores terminated, expired and other-currency wallets, and honours applies_to', () => {
+    const expired = wallet('expired', '10', { priority: 1, expirationAt: '2024-03-15T00:00:00Z' });
+    const euros = wallet('euros', '10', { priority: 1, currency: 'EUR' });
+    const subscriptionOnly = wallet('subs', '10', { priority: 2, appliesTo: { feeTypes: ['subscription'] } });
+    const any = wallet('any', '1', { priority: 3 });
+    expect(allocateOngoingUsage(usage(300), [expired, euros, subscriptionOnly, any], finalizedAt)).toEqual([
+      { walletCode: 'expired', ongoingUsageBalanceCents: 0 },
+      { walletCode: 'euros', ongoingUsageBalanceCents: 0 },
+      { walletCode: 'subs', ongoingUsageBalanceCents: 0 },
+      { walletCode: 'any', ongoingUsageBalanceCents: 300 },
+    ]);
+  });
+});
+
+describe('SPEC §6: credits on a stored (Lago-shaped) invoice', () => {
+  it('allocates the same as on the billing invoice, and reduces the total', () => {
+    const inv = invoice([fee('charge', 2581)]);
+    const amounts = lagoInvoiceAmounts(inv, []);
+    const wallets = [wallet('a', '10', { priority: 1 }), wallet('b', '100', { priority: 2 })];
+    const direct = allocateCredits(inv, wallets, finalizedAt);
+    const viaShape = allocateCredits(creditableInvoice(amounts), wallets, finalizedAt);
+    expect(viaShape).toEqual(direct);
+    expect(lagoAmountsWithCredits(amounts, direct.prepaidCreditAmountCents)).toMatchObject({
+      prepaid_credit_amount_cents: 2581,
+      total_amount_cents: 0,
+      payment_status: 'succeeded',
+    });
+    expect(lagoAmountsWithCredits(amounts, 1000)).toMatchObject({
+      total_amount_cents: 1581,
+      payment_status: 'pending',
+    });
+    expect(() => lagoAmountsWithCredits(amounts, 2582)).toThrow(RangeError);
   });
 });

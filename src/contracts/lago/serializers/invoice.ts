@@ -82,15 +82,26 @@ export function serializeInvoice(
             from_date: f.from_datetime,
             to_date: f.to_datetime,
             charges_duration: f.charges_duration,
-            item: {
-              type: f.fee_type,
-              code: f.fee_type === 'subscription' ? null : f.charge_code,
-              name: f.invoice_display_name ?? f.charge_code ?? 'Subscription',
-              invoice_display_name: f.invoice_display_name,
-              lago_item_id: f.lago_charge_id,
-              item_type: f.fee_type === 'subscription' ? 'Subscription' : 'BillableMetric',
-              billable_metric_code: f.billable_metric_code,
-            },
+            item:
+              f.fee_type === 'credit'
+                ? {
+                    type: 'credit',
+                    code: 'credit',
+                    name: f.invoice_display_name ?? 'credit',
+                    invoice_display_name: f.invoice_display_name,
+                    lago_item_id: f.wallet_transaction_id,
+                    item_type: 'WalletTransaction',
+                    billable_metric_code: null,
+                  }
+                : {
+                    type: f.fee_type,
+                    code: f.fee_type === 'subscription' ? null : f.charge_code,
+                    name: f.invoice_display_name ?? f.charge_code ?? 'Subscription',
+                    invoice_display_name: f.invoice_display_name,
+                    lago_item_id: f.lago_charge_id,
+                    item_type: f.fee_type === 'subscription' ? 'Subscription' : 'BillableMetric',
+                    billable_metric_code: f.billable_metric_code,
+                  },
           })),
           credits: [],
           error_details: [],
