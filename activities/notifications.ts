@@ -9,7 +9,7 @@ import { serializeCustomer } from '../src/contracts/lago/serializers/customer';
 import { serializePlan } from '../src/contracts/lago/serializers/plan';
 import { createWebhookActivities, type SendWebhookResult } from './webhooks';
 
-export type InvoiceWebhook = 'invoice.drafted' | 'invoice.created';
+export type InvoiceWebhook = 'invoice.drafted' | 'invoice.created' | 'invoice.paid_credit_added';
 export type SubscriptionWebhook = 'subscription.started' | 'subscription.terminated';
 
 /**

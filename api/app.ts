@@ -1,3 +1,4 @@
+import { walletRoutes, walletTransactionRoutes } from './routes/wallets';
 import express, { Router, type Express } from 'express';
 import type { Db } from 'mongodb';
 import type { Client, Connection } from '@temporalio/client';
@@ -56,6 +57,8 @@ export function createApp(input: ApiDeps): Express {
   v1.use('/subscriptions', subscriptionRoutes(deps));
   v1.use('/invoices', invoiceRoutes(deps));
   v1.use('/webhook_endpoints', webhookEndpointRoutes(deps));
+  v1.use('/wallets', walletRoutes(deps));
+  v1.use('/wallet_transactions', walletTransactionRoutes(deps));
   v1.use(
     '/events',
     eventRoutes(deps, deps.eventDelivery ?? new EventDelivery(deps.db, deps.temporal.client, deps.taskQueue)),

@@ -308,10 +308,12 @@ export async function walletWorkflow(input: WalletWorkflowInput): Promise<void> 
 
     if (version > projected) {
       const upTo = version;
+      const creditInvoices: string[] = [];
       for (const tx of invoicesToIssue.splice(0)) {
         const invoice = await activities.createCreditInvoice({ wallet: record, transaction: tx });
         tx.invoice_lago_id = invoice.lago_id;
         unprojected.set(tx.id, tx);
+        creditInvoices.push(invoice.id);
       }
       const txs = [...unprojected.values()];
       unprojected.clear();
@@ -320,6 +322,9 @@ export async function walletWorkflow(input: WalletWorkflowInput): Promise<void> 
       if (!announced) {
         announced = true;
         await notify(() => webhooks.notifyWallet({ walletId: record.id, webhookType: 'wallet.created' }));
+      }
+      for (const invoiceId of creditInvoices) {
+        await notify(() => webhooks.notifyInvoice({ invoiceId, webhookType: 'invoice.paid_credit_added' }));
       }
       for (const tx of txs) {
         // `created` once per transaction; `updated` when a paid top-up settles or fails.

@@ -12,6 +12,9 @@ import { customers } from '../../src/store/customers';
 import { subscriptions } from '../../src/store/subscriptions';
 import { finalizeInvoiceUpdate } from '../../src/temporal/messages';
 import { renderInvoiceHtml } from '../invoice-html';
+import { updateWallet } from '../wallet-control';
+import { wallets, walletTransactions } from '../../src/store/wallets';
+import { walletSettleUpdate } from '../../src/temporal/messages';
 
 registerRoute({
   method: 'get',
@@ -134,6 +137,9 @@ export function invoiceRoutes(deps: ApiDeps): Router {
     const inv = await load(req);
     const input = parseRoot(req, 'invoice', invoiceUpdateInput);
     if (input.payment_status && inv.status === 'finalized') {
+      // A paid top-up's credit invoice: its wallet settles (or fails) the transaction first.
+      if (inv.invoice_type === 'credit' && input.payment_status !== 'pending')
+        await settleTopUp(deps, inv, input.payment_status);
       await invoices(db).updateOne(
         { _id: inv._id },
         { $set: { payment_status: input.payment_status, updated_at: new Date() } },
@@ -162,4 +168,24 @@ export function invoiceHtmlRoute(deps: ApiDeps): Router {
     res.type('html').send(renderInvoiceHtml(inv, customer));
   });
   return router;
+}
+
+/**
+ * The credit invoice of a paid top-up was paid (or failed): the wallet's workflow settles the
+ * transaction (the balance rises) before the invoice says so. Settling twice is harmless: a
+ * transaction no longer pending is left as it is.
+ */
+async function settleTopUp(deps: ApiDeps, inv: InvoiceDoc, outcome: 'succeeded' | 'failed'): Promise<void> {
+  const fee = inv.fees.find((f) => f.fee_type === 'credit');
+  if (!fee || fee.fee_type !== 'credit') return;
+  const tx = await walletTransactions(deps.db).findOne({ _id: fee.wallet_transaction_id });
+  if (!tx || tx.status !== 'pending') return;
+  const wallet = await wallets(deps.db).findOne({ _id: tx.wallet_id });
+  if (!wallet) return;
+  await updateWallet(deps, wallet, (h) =>
+    h.executeUpdate(walletSettleUpdate, {
+      args: [{ transaction_id: tx._id, payment_status: outcome }],
+      updateId: `settle:${tx._id}`,
+    }),
+  );
 }

@@ -6,7 +6,7 @@ import type { Db } from 'mongodb';
 import type { BillableMetric } from '../../src/billing/billable-metric';
 import type { Plan } from '../../src/billing/plan';
 import { localDateOf } from '../../src/billing/local-time';
-import { simulate, type SimulationEvent } from '../../src/billing/simulate';
+import { simulate, type SimulationEvent, type WalletSetup } from '../../src/billing/simulate';
 import { upsertCustomer } from '../../src/store/customers';
 import { createOrganization } from '../../src/store/organizations';
 import type { SubscriptionWorkflowInput } from '../../workflows/subscription-state';
@@ -105,6 +105,7 @@ export function simulateFixture(
   events: DirectSeatEvent[],
   asOf: number,
   terminatedAt: number | null = null,
+  wallets: WalletSetup[] = [],
 ) {
   const { input } = fixture;
   const simEvents: SimulationEvent[] = events.map((e) => ({
@@ -129,7 +130,7 @@ export function simulateFixture(
       terminatedAt,
     },
     events: simEvents,
-    wallets: [],
+    wallets,
     asOf,
     invoiceNumberPrefix: 'ACM',
     customerSequentialId: 1,
