@@ -3,6 +3,9 @@
  * section 6): wallet workflows and subscription workflows together, months in seconds. Balances are
  * compared with `prorata simulate` of the same seats and wallets, and with a hand computation.
  */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Db } from 'mongodb';
@@ -171,7 +174,7 @@ describe('wallets and credits (time-skipping)', () => {
       const first = await openWallet(fixture, 'credits', { priority: 1, rateAmount: '1', granted: '30' });
       await waitFor(async () => (await balanceOf(first._id)).balance_cents === 3000);
       await waitFor(async () => (await balanceOf(second._id)).balance_cents === 1000);
-      await startSubscription(fixture, 'credits');
+      const subscription = await startSubscription(fixture, 'credits');
       await send(seat('c1', 'u1', 'add', month(0, 25, 7)));
       await sleepUntil(month(0, 27, 9));
       await send(seat('c2', 'u2', 'add', month(0, 27, 9)));
@@ -234,6 +237,17 @@ describe('wallets and credits (time-skipping)', () => {
           ['second', 1000],
         ].sort(),
       );
+      if (process.env.SAVE_HISTORIES) {
+        // Histories for test/workflow/replay.test.ts: a period closed with credits, and a wallet's story.
+        const runs = [
+          [subscription.workflowId, subscription.firstExecutionRunId, 'subscription-credits-applied'],
+          [first.workflow_id, undefined, 'wallet-granted-and-consumed'],
+        ] as const;
+        for (const [workflowId, runId, name] of runs) {
+          const history = await env.client.workflow.getHandle(workflowId, runId).fetchHistory();
+          writeFileSync(join(__dirname, '..', 'histories', `${name}.json`), historyToJSON(history));
+        }
+      }
       // Credits at 0.5 per credit: 1000 cents are 20 credits.
       expect(outbound.find((t) => t.wallet_id === second._id)?.credit_amount).toBe('20');
     });
