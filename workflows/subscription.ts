@@ -18,6 +18,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { billingActivityOptions, webhookActivityOptions } from './activity-options';
 import {
   currentUsageQuery,
   endingAtSignal,
@@ -37,16 +38,9 @@ import { creditableInvoice, lagoAmountsWithCredits } from '../src/billing/lago-s
 /** The customer's ongoing wallet balances are refreshed at most this often per subscription. */
 const USAGE_REPORT_INTERVAL_MS = 10_000;
 
-const activities = proxyActivities<Activities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1 second', maximumInterval: '1 minute', backoffCoefficient: 2 },
-});
+const activities = proxyActivities<Activities>(billingActivityOptions);
 
-/** Webhooks: Lago makes 3 attempts; a receiver that stays down never holds billing up. */
-const webhooks = proxyActivities<Activities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '2 seconds', backoffCoefficient: 4, maximumAttempts: 3 },
-});
+const webhooks = proxyActivities<Activities>(webhookActivityOptions);
 
 /** Sends a webhook unless this run began before webhooks existed (replays of older histories). */
 async function notify(send: () => Promise<unknown>): Promise<void> {

@@ -20,6 +20,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { billingActivityOptions, webhookActivityOptions } from './activity-options';
 import {
   walletChangeUpdate,
   walletConsumeUpdate,
@@ -47,16 +48,9 @@ import type {
   WalletWorkflowInput,
 } from '../src/contracts/wallet-workflow';
 
-const activities = proxyActivities<Activities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1 second', maximumInterval: '1 minute', backoffCoefficient: 2 },
-});
+const activities = proxyActivities<Activities>(billingActivityOptions);
 
-/** Webhooks: Lago makes 3 attempts; a receiver that stays down never holds the wallet up. */
-const webhooks = proxyActivities<Activities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '2 seconds', backoffCoefficient: 4, maximumAttempts: 3 },
-});
+const webhooks = proxyActivities<Activities>(webhookActivityOptions);
 
 /** Consumptions remembered across continue-as-new (an invoice is retried within minutes, not months). */
 const CONSUMED_WINDOW = 1000;

@@ -103,23 +103,32 @@ export function amountDueBeforeCredits(invoice: Pick<Invoice, 'subTotalIncluding
   return invoice.subTotalIncludingTaxesAmountCents;
 }
 
-/** The finalized invoice with wallet credits applied (`total = sub_total_including_taxes - credits`). */
-export function finalizedWithCredits(invoice: Invoice, prepaidCreditAmountCents: number): Invoice {
-  const due = amountDueBeforeCredits(invoice);
+/**
+ * The amount left due once wallet credits are applied (`total = sub_total_including_taxes - credits`),
+ * and whether it is paid. Credits can neither be negative nor exceed the amount due.
+ */
+export function totalAfterCredits(
+  amountDue: number,
+  prepaidCreditAmountCents: number,
+): { totalAmountCents: number; paymentStatus: PaymentStatus } {
   if (
     !Number.isSafeInteger(prepaidCreditAmountCents) ||
     prepaidCreditAmountCents < 0 ||
-    prepaidCreditAmountCents > due
+    prepaidCreditAmountCents > amountDue
   ) {
-    throw new RangeError(`credits ${prepaidCreditAmountCents} do not fit an amount due of ${due}`);
+    throw new RangeError(`credits ${prepaidCreditAmountCents} do not fit an amount due of ${amountDue}`);
   }
-  const totalAmountCents = due - prepaidCreditAmountCents;
+  const totalAmountCents = amountDue - prepaidCreditAmountCents;
+  return { totalAmountCents, paymentStatus: paymentStatusFor(totalAmountCents) };
+}
+
+/** The finalized invoice with wallet credits applied. */
+export function finalizedWithCredits(invoice: Invoice, prepaidCreditAmountCents: number): Invoice {
   return {
     ...invoice,
     status: 'finalized',
     prepaidCreditAmountCents,
-    totalAmountCents,
-    paymentStatus: paymentStatusFor(totalAmountCents),
+    ...totalAfterCredits(amountDueBeforeCredits(invoice), prepaidCreditAmountCents),
   };
 }
 

@@ -8,7 +8,7 @@ import type { ChargeFee } from './charge-fee';
 import type { CreditTake, CreditableInvoice } from './credit-allocation';
 import type { CurrentUsage } from './current-usage';
 import { isoSeconds } from './instant';
-import { paymentStatusFor, type Fee, type Invoice } from './invoice';
+import { totalAfterCredits, type Fee, type Invoice } from './invoice';
 import { Dec, formatQuantity, minorToAmount } from './money';
 import type { SimulatedInvoice, SimulationResult, WalletTransaction } from './simulate';
 import type { Wallet } from './wallet';
@@ -344,19 +344,14 @@ export function lagoAmountsWithCredits<T extends LagoInvoiceAmounts>(
   amounts: T,
   prepaidCreditAmountCents: number,
 ): T {
-  const due = amounts.sub_total_including_taxes_amount_cents;
-  if (
-    !Number.isSafeInteger(prepaidCreditAmountCents) ||
-    prepaidCreditAmountCents < 0 ||
-    prepaidCreditAmountCents > due
-  ) {
-    throw new RangeError(`credits ${prepaidCreditAmountCents} do not fit an amount due of ${due}`);
-  }
-  const total = due - prepaidCreditAmountCents;
+  const { totalAmountCents, paymentStatus } = totalAfterCredits(
+    amounts.sub_total_including_taxes_amount_cents,
+    prepaidCreditAmountCents,
+  );
   return {
     ...amounts,
     prepaid_credit_amount_cents: prepaidCreditAmountCents,
-    total_amount_cents: total,
-    payment_status: paymentStatusFor(total),
+    total_amount_cents: totalAmountCents,
+    payment_status: paymentStatus,
   };
 }

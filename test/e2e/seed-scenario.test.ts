@@ -6,6 +6,7 @@
  */
 import { Client, getLagoError } from 'lago-javascript-client';
 import { startStack, type Stack } from '../support/stack';
+import { createSeatCatalog } from '../support/lago-catalog';
 import { simulate } from '../../src/billing/simulate';
 import { lagoCustomerUsage } from '../../src/billing/lago-shapes';
 import { invoices } from '../../src/store/invoices';
@@ -27,34 +28,7 @@ describe('seed scenario through lago-javascript-client', () => {
     const d = new Date(now);
     const monthStart = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
 
-    const { data: metric } = await lago.billableMetrics.createBillableMetric({
-      billable_metric: {
-        name: 'Seats',
-        code: 'seats',
-        aggregation_type: 'unique_count_agg',
-        field_name: 'user_id',
-        recurring: true,
-      },
-    });
-    const { data: plan } = await lago.plans.createPlan({
-      plan: {
-        name: 'Team',
-        code: 'team',
-        interval: 'monthly',
-        amount_cents: 0,
-        amount_currency: 'USD',
-        pay_in_advance: false,
-        charges: [
-          {
-            billable_metric_id: metric.billable_metric.lago_id,
-            code: 'seat_fee',
-            charge_model: 'standard',
-            prorated: true,
-            properties: { amount: '10' },
-          },
-        ],
-      },
-    });
+    const { metric, plan } = await createSeatCatalog(lago);
     await lago.customers.createCustomer({
       customer: { external_id: 'acme', name: 'Acme', currency: 'USD', timezone: 'UTC' },
     });

@@ -7,6 +7,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Client, getLagoError } from 'lago-javascript-client';
 import { startStack, type Stack } from '../support/stack';
+import { createSeatCatalog } from '../support/lago-catalog';
 import { invoices } from '../../src/store/invoices';
 
 async function eventually<T>(probe: () => Promise<T | null | undefined | false>, seconds = 30): Promise<T> {
@@ -57,34 +58,7 @@ describe('wallets through lago-javascript-client', () => {
         signature_algo: 'hmac',
       },
     });
-    const { data: metric } = await lago.billableMetrics.createBillableMetric({
-      billable_metric: {
-        name: 'Seats',
-        code: 'seats',
-        aggregation_type: 'unique_count_agg',
-        field_name: 'user_id',
-        recurring: true,
-      },
-    });
-    await lago.plans.createPlan({
-      plan: {
-        name: 'Team',
-        code: 'team',
-        interval: 'monthly',
-        amount_cents: 0,
-        amount_currency: 'USD',
-        pay_in_advance: false,
-        charges: [
-          {
-            billable_metric_id: metric.billable_metric.lago_id,
-            code: 'seat_fee',
-            charge_model: 'standard',
-            prorated: true,
-            properties: { amount: '10' },
-          },
-        ],
-      },
-    });
+    await createSeatCatalog(lago);
   }, 120_000);
   afterAll(async () => {
     await new Promise((ok) => receiver?.close(ok));

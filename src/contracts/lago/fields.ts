@@ -31,3 +31,12 @@ export const DECIMAL_STRING = /^\d{1,20}(\.\d{1,20})?$/;
 export function isNonNegativeDecimalString(value: unknown): value is string {
   return typeof value === 'string' && DECIMAL_STRING.test(value);
 }
+
+/** An ISO-8601 date-time with a zone (`2026-11-20T10:02:11Z`), as Lago accepts (`invalid_date` otherwise). */
+export const isoDateTime = () =>
+  text().refine(
+    (v) =>
+      /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/.test(v) &&
+      !Number.isNaN(Date.parse(v)),
+    'invalid_date',
+  );

@@ -1,13 +1,5 @@
 import { z } from 'zod';
-import { nullableText, requiredText, text } from './fields';
-
-const isoDateTime = () =>
-  text().refine(
-    (v) =>
-      /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/.test(v) &&
-      !Number.isNaN(Date.parse(v)),
-    'invalid_date',
-  );
+import { nullableText, requiredText, text, isoDateTime } from './fields';
 
 export const subscriptionCreateInput = z.object({
   external_customer_id: requiredText().pipe(z.string().max(255, 'value_is_invalid')),

@@ -1,17 +1,9 @@
 import { z } from 'zod';
-import { nullableFlag, nullableText, requiredText, text } from './fields';
+import { nullableFlag, nullableText, requiredText, text, isoDateTime } from './fields';
 import { currencySchema } from './currency';
 
 /** Lago: at most 6 active wallets per customer (`customer: ["wallet_limit_reached"]`). */
 export const ACTIVE_WALLET_LIMIT = 6;
-
-const isoDateTime = () =>
-  text().refine(
-    (v) =>
-      /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/.test(v) &&
-      !Number.isNaN(Date.parse(v)),
-    'invalid_date',
-  );
 
 /** Credits and rates are decimal strings (numbers are accepted as Lago's Rails params do). */
 const decimal = (code: string) =>
