@@ -22,8 +22,10 @@ import type {
 import { walletConsumeUpdate, walletQuery } from '../src/temporal/messages';
 import {
   billingWalletOf,
+  ongoingOf,
   ongoingUsage,
   transactionDoc,
+  walletOngoing,
   walletBalanceFields,
   wallets,
   walletTransactions,
@@ -69,49 +71,53 @@ export function createWalletActivities(deps: WalletActivityDeps) {
     depleted: string[];
   }> {
     const now = Date.now();
-    for (let attempt = 0; attempt < 5; attempt += 1) {
-      const active = await wallets(db)
-        .find({ organization_id: input.organization_id, customer_id: input.customer_id, status: 'active' })
-        .toArray();
-      if (active.length === 0) return { depleted: [] };
-      const usage = await ongoingUsage(db).find({ customer_id: input.customer_id }).toArray();
-      const billing = active.map(billingWalletOf);
-      const shares = new Map<string, number>(billing.map((w) => [w.code, 0]));
-      for (const currency of new Set(active.map((w) => w.currency))) {
-        const fees: CreditableFee[] = usage.filter((u) => u.currency === currency).flatMap((u) => u.fees);
-        for (const share of allocateOngoingUsage({ currency, fees }, billing, now)) {
-          if (share.ongoingUsageBalanceCents > 0)
-            shares.set(
-              share.walletCode,
-              (shares.get(share.walletCode) ?? 0) + share.ongoingUsageBalanceCents,
-            );
-        }
+    const active = await wallets(db)
+      .find({ organization_id: input.organization_id, customer_id: input.customer_id, status: 'active' })
+      .toArray();
+    if (active.length === 0) return { depleted: [] };
+    const usage = await ongoingUsage(db).find({ customer_id: input.customer_id }).toArray();
+    const billing = active.map(billingWalletOf);
+    const shares = new Map<string, number>();
+    for (const currency of new Set(active.map((w) => w.currency))) {
+      const fees: CreditableFee[] = usage.filter((u) => u.currency === currency).flatMap((u) => u.fees);
+      for (const share of allocateOngoingUsage({ currency, fees }, billing, now)) {
+        shares.set(share.walletCode, (shares.get(share.walletCode) ?? 0) + share.ongoingUsageBalanceCents);
       }
-      let raced = false;
-      for (const doc of active) {
-        const usageCents = shares.get(doc._id) ?? 0;
-        const ongoing = doc.balance_cents - usageCents;
-        if (usageCents === doc.ongoing_usage_balance_cents && ongoing === doc.ongoing_balance_cents) continue;
-        const crossed = doc.ongoing_balance_cents > 0 && ongoing <= 0;
-        const result = await wallets(db).updateOne(
-          {
+    }
+    const known = await ongoingOf(
+      db,
+      active.map((w) => w._id),
+    );
+    for (const doc of active) {
+      const usageCents = shares.get(doc._id) ?? 0;
+      const ongoing = doc.balance_cents - usageCents;
+      const last = known.get(doc._id);
+      if (!last) {
+        // First computation: the ongoing balance was the balance itself (no usage counted yet).
+        await walletOngoing(db)
+          .insertOne({
             _id: doc._id,
-            version: doc.version,
-            ongoing_balance_cents: doc.ongoing_balance_cents,
-            ongoing_usage_balance_cents: doc.ongoing_usage_balance_cents,
-          },
-          {
-            $set: {
-              ongoing_usage_balance_cents: usageCents,
-              ongoing_balance_cents: ongoing,
-              updated_at: new Date(),
-            },
-            ...(crossed ? { $inc: { depletions: 1 } } : {}),
-          },
-        );
-        if (result.matchedCount === 0) raced = true;
+            customer_id: doc.customer_id,
+            ongoing_usage_balance_cents: usageCents,
+            ongoing_balance_cents: ongoing,
+            depletions: doc.balance_cents > 0 && ongoing <= 0 ? 1 : 0,
+            depletions_notified: 0,
+          })
+          .catch((err: { code?: number }) => {
+            if (err.code !== 11000) throw err; // a concurrent refresh inserted it: it holds the same figures
+          });
+        continue;
       }
-      if (!raced) break;
+      if (last.ongoing_usage_balance_cents === usageCents && last.ongoing_balance_cents === ongoing) continue;
+      const crossed = last.ongoing_balance_cents > 0 && ongoing <= 0;
+      // Compare-and-set on the figures read: two refreshes at once count a crossing once.
+      await walletOngoing(db).updateOne(
+        { _id: doc._id, ongoing_balance_cents: last.ongoing_balance_cents, depletions: last.depletions },
+        {
+          $set: { ongoing_usage_balance_cents: usageCents, ongoing_balance_cents: ongoing },
+          ...(crossed ? { $inc: { depletions: 1 } } : {}),
+        },
+      );
     }
     return { depleted: await announceDepletions(input) };
   }
@@ -120,20 +126,25 @@ export function createWalletActivities(deps: WalletActivityDeps) {
     organization_id: string;
     customer_id: string;
   }): Promise<string[]> {
-    const owed = await wallets(db)
-      .find({ organization_id: input.organization_id, customer_id: input.customer_id })
-      .toArray();
+    const owed = (await walletOngoing(db).find({ customer_id: input.customer_id }).toArray()).filter(
+      (o) => o.depletions > o.depletions_notified,
+    );
     const sent: string[] = [];
-    for (const doc of owed.filter((w) => w.depletions > w.depletions_notified)) {
+    for (const ongoing of owed) {
+      const doc = await wallets(db).findOne({ _id: ongoing._id, organization_id: input.organization_id });
+      if (!doc) continue;
       try {
         await sendWebhook({
           organizationId: doc.organization_id,
           webhookType: 'wallet.depleted_ongoing_balance',
           objectType: 'wallet',
-          object: serializeWallet(doc),
-          uniqueKey: `wallet.depleted_ongoing_balance:${doc._id}:${doc.depletions}`,
+          object: serializeWallet(doc, ongoing),
+          uniqueKey: `wallet.depleted_ongoing_balance:${doc._id}:${ongoing.depletions}`,
         });
-        await wallets(db).updateOne({ _id: doc._id }, { $max: { depletions_notified: doc.depletions } });
+        await walletOngoing(db).updateOne(
+          { _id: doc._id, depletions_notified: ongoing.depletions_notified },
+          { $set: { depletions_notified: ongoing.depletions } },
+        );
         sent.push(doc._id);
       } catch {
         // The receiver failed: the next refresh retries this announcement (same unique key).
@@ -158,16 +169,11 @@ export function createWalletActivities(deps: WalletActivityDeps) {
           { upsert: true },
         );
       }
-      // A terminated wallet keeps its balance, but it no longer counts usage.
-      const terminated = wallet.wallet.status === 'terminated';
       await wallets(db).updateOne(
         { _id: wallet.id, version: { $lt: input.version } },
         {
           $set: {
             ...walletBalanceFields(wallet),
-            ...(terminated
-              ? { ongoing_usage_balance_cents: 0, ongoing_balance_cents: wallet.wallet.balanceCents }
-              : {}),
             version: input.version,
             updated_at: new Date(input.at),
           },
@@ -363,7 +369,7 @@ export function createWalletActivities(deps: WalletActivityDeps) {
         organizationId: doc.organization_id,
         webhookType: input.webhookType,
         objectType: 'wallet',
-        object: serializeWallet(doc),
+        object: serializeWallet(doc, await walletOngoing(db).findOne({ _id: doc._id })),
         uniqueKey: `${input.webhookType}:${doc._id}`,
       });
     },

@@ -92,6 +92,8 @@ export interface NewWallet {
   paidTopUpMaxAmountCents: number | null;
   /** Credits given at creation: processed by the workflow just after (Lago's create job). */
   initialTopUp: TopUpRequest | null;
+  /** Continue-as-new after this many changes (the workflow's default when absent). */
+  changesPerRun?: number;
 }
 
 /**
@@ -129,8 +131,6 @@ export async function createWallet(
     credits_balance: '0',
     balance_cents: 0,
     consumed_credits: '0',
-    ongoing_usage_balance_cents: 0,
-    ongoing_balance_cents: 0,
     created_at: new Date(fields.createdAt),
     updated_at: new Date(fields.createdAt),
     expiration_at: fields.expirationAt === null ? null : new Date(fields.expirationAt),
@@ -145,8 +145,6 @@ export async function createWallet(
       billable_metric_codes: fields.appliesTo.billableMetricCodes,
     },
     version: 0,
-    depletions: 0,
-    depletions_notified: 0,
   };
   await wallets(deps.db).insertOne(doc);
   try {
@@ -168,6 +166,7 @@ export async function createWallet(
       consumed: [],
       initial_top_up: fields.initialTopUp,
       announced: false,
+      ...(fields.changesPerRun ? { changes_per_run: fields.changesPerRun } : {}),
     });
   } catch (err) {
     await wallets(deps.db).deleteOne({ _id: id, version: 0 });

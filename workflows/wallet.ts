@@ -43,6 +43,7 @@ import type {
   ConsumeCreditsRequest,
   ConsumeCreditsResult,
   TopUpRequest,
+  WalletAnnouncements,
   WalletChanges,
   WalletTransactionRecord,
   WalletWorkflowInput,
@@ -55,7 +56,7 @@ const webhooks = proxyActivities<Activities>(webhookActivityOptions);
 /** Consumptions remembered across continue-as-new (an invoice is retried within minutes, not months). */
 const CONSUMED_WINDOW = 1000;
 /** Continue-as-new after this many changes even if the history is still small. */
-const CHANGES_PER_RUN = 500;
+const DEFAULT_CHANGES_PER_RUN = 500;
 
 function rejected(message: string, type: string): never {
   throw ApplicationFailure.nonRetryable(message, type);
@@ -70,9 +71,11 @@ export async function walletWorkflow(input: WalletWorkflowInput): Promise<void> 
   const unprojected = new Map<string, WalletTransactionRecord>();
   const invoicesToIssue: WalletTransactionRecord[] = [];
   const settledNow = new Set<string>();
-  let version = 0;
-  let projected = 0;
+  const announce: WalletAnnouncements = input.announce ?? { invoices: [], transactions: [], refresh: false };
+  let version = input.projected_version ?? 0;
+  let projected = version;
   let changes = 0;
+  const changesPerRun = input.changes_per_run ?? DEFAULT_CHANGES_PER_RUN;
   const projectedVersion = () => projected;
 
   const setWallet = (next: Wallet, at: number, consumedNow = false) => {
@@ -295,50 +298,45 @@ export async function walletWorkflow(input: WalletWorkflowInput): Promise<void> 
         ? Math.max(1, wallet.expirationAt - Date.now())
         : undefined;
     const due = () =>
-      version > projected || workflowInfo().continueAsNewSuggested || changes >= CHANGES_PER_RUN;
+      version > projected ||
+      announce.refresh ||
+      workflowInfo().continueAsNewSuggested ||
+      changes >= changesPerRun;
     if (expiresIn === undefined) await condition(due);
     else await condition(due, expiresIn);
     expireIfDue(Date.now());
 
     if (version > projected) {
       const upTo = version;
-      const creditInvoices: string[] = [];
       for (const tx of invoicesToIssue.splice(0)) {
         const invoice = await activities.createCreditInvoice({ wallet: record, transaction: tx });
         tx.invoice_lago_id = invoice.lago_id;
         unprojected.set(tx.id, tx);
-        creditInvoices.push(invoice.id);
+        announce.invoices.push(invoice.id);
       }
       const txs = [...unprojected.values()];
       unprojected.clear();
       await activities.projectWallet({ wallet: record, transactions: txs, version: upTo, at: Date.now() });
       projected = upTo;
-      if (!announced) {
-        announced = true;
-        await notify(() => webhooks.notifyWallet({ walletId: record.id, webhookType: 'wallet.created' }));
-      }
-      for (const invoiceId of creditInvoices) {
-        await notify(() => webhooks.notifyInvoice({ invoiceId, webhookType: 'invoice.paid_credit_added' }));
-      }
       for (const tx of txs) {
         // `created` once per transaction; `updated` when a paid top-up settles or fails.
         const webhookType = settledNow.delete(tx.id)
           ? 'wallet_transaction.updated'
           : 'wallet_transaction.created';
-        await notify(() => webhooks.notifyWalletTransaction({ transactionId: tx.id, webhookType }));
+        announce.transactions.push({ id: tx.id, webhookType });
       }
-      await activities.refreshOngoingBalances({
-        organization_id: record.organization_id,
-        customer_id: record.customer_id,
-      });
+      announce.refresh = true;
       setCurrentDetails(details());
     }
 
+    // Right after a projection, in the same workflow task as the answers it releases: a steady
+    // stream of updates cannot starve continue-as-new. What is still to announce moves with it.
     if (wallet.status === 'terminated' && pending.length === 0 && version === projected) {
+      await announceAll();
       await condition(allHandlersFinished);
       if (version === projected) return;
     }
-    if ((workflowInfo().continueAsNewSuggested || changes >= CHANGES_PER_RUN) && version === projected) {
+    if ((workflowInfo().continueAsNewSuggested || changes >= changesPerRun) && version === projected) {
       await condition(allHandlersFinished);
       if (version === projected) {
         return continueAsNew<typeof walletWorkflow>({
@@ -347,8 +345,35 @@ export async function walletWorkflow(input: WalletWorkflowInput): Promise<void> 
           consumed: [...consumed.entries()].map(([invoice_id, result]) => ({ invoice_id, result })),
           initial_top_up: null,
           announced,
+          announce,
+          projected_version: projected,
+          changes_per_run: input.changes_per_run,
         });
       }
+    }
+    await announceAll();
+  }
+
+  /** Webhooks for what was projected, then the customer's ongoing balances. */
+  async function announceAll(): Promise<void> {
+    if (!announced) {
+      announced = true;
+      await notify(() => webhooks.notifyWallet({ walletId: record.id, webhookType: 'wallet.created' }));
+    }
+    for (const invoiceId of announce.invoices.splice(0)) {
+      await notify(() => webhooks.notifyInvoice({ invoiceId, webhookType: 'invoice.paid_credit_added' }));
+    }
+    for (const tx of announce.transactions.splice(0)) {
+      await notify(() =>
+        webhooks.notifyWalletTransaction({ transactionId: tx.id, webhookType: tx.webhookType }),
+      );
+    }
+    if (announce.refresh) {
+      announce.refresh = false;
+      await activities.refreshOngoingBalances({
+        organization_id: record.organization_id,
+        customer_id: record.customer_id,
+      });
     }
   }
 

@@ -24,7 +24,7 @@ import {
 } from '../../src/contracts/lago/wallet';
 import type { TopUpItem, WalletChanges } from '../../src/contracts/wallet-workflow';
 import { customers, findCustomer } from '../../src/store/customers';
-import { wallets, walletTransactions, type WalletDoc } from '../../src/store/wallets';
+import { ongoingOf, wallets, walletTransactions, type WalletDoc } from '../../src/store/wallets';
 import { walletChangeUpdate, walletTerminateUpdate, walletTopUpUpdate } from '../../src/temporal/messages';
 import type { ErrorDetails } from '../errors';
 
@@ -140,6 +140,15 @@ export function walletRoutes(deps: ApiDeps): Router {
   }
 
   const reread = async (doc: WalletDoc) => (await wallets(db).findOne({ _id: doc._id })) ?? doc;
+  /** The wallets in Lago's shape, with their ongoing balances. */
+  const render = async (docs: WalletDoc[]) => {
+    const ongoing = await ongoingOf(
+      db,
+      docs.map((d) => d._id),
+    );
+    return docs.map((d) => serializeWallet(d, ongoing.get(d._id)));
+  };
+  const renderOne = async (doc: WalletDoc) => (await render([doc]))[0];
 
   router.post('/', async (req, res) => {
     const org = organizationOf(req);
@@ -203,7 +212,7 @@ export function walletRoutes(deps: ApiDeps): Router {
             }
           : null,
     });
-    res.json({ wallet: serializeWallet(await reread(doc)) });
+    res.json({ wallet: await renderOne(await reread(doc)) });
   });
 
   router.get('/', async (req, res) => {
@@ -212,11 +221,11 @@ export function walletRoutes(deps: ApiDeps): Router {
     const filter: Record<string, unknown> = { organization_id: org._id };
     if (q.external_customer_id) filter.external_customer_id = q.external_customer_id;
     const { docs, meta } = await findPage(wallets(db), filter, q);
-    res.json({ wallets: docs.map(serializeWallet), meta });
+    res.json({ wallets: await render(docs), meta });
   });
 
   router.get('/:id', async (req, res) => {
-    res.json({ wallet: serializeWallet(await load(organizationOf(req)._id, req.params.id)) });
+    res.json({ wallet: await renderOne(await load(organizationOf(req)._id, req.params.id)) });
   });
 
   router.put('/:id', async (req, res) => {
@@ -245,7 +254,7 @@ export function walletRoutes(deps: ApiDeps): Router {
     if (input.paid_top_up_max_amount_cents !== undefined)
       others.paid_top_up_max_amount_cents = input.paid_top_up_max_amount_cents;
     if (Object.keys(others).length > 0) await wallets(db).updateOne({ _id: doc._id }, { $set: others });
-    res.json({ wallet: serializeWallet(await reread(doc)) });
+    res.json({ wallet: await renderOne(await reread(doc)) });
   });
 
   router.delete('/:id', async (req, res) => {
@@ -254,7 +263,7 @@ export function walletRoutes(deps: ApiDeps): Router {
       await updateWallet(deps, doc, (h) =>
         h.executeUpdate(walletTerminateUpdate, { updateId: `terminate:${doc._id}` }),
       );
-    res.json({ wallet: serializeWallet(await reread(doc)) });
+    res.json({ wallet: await renderOne(await reread(doc)) });
   });
 
   router.get('/:id/wallet_transactions', async (req, res) => {

@@ -102,9 +102,23 @@ export interface WalletWorkflowInput {
   initial_top_up?: TopUpRequest | null;
   /** Whether `wallet.created` was already sent (false on the first run). */
   announced?: boolean;
+  /** Webhooks and the ongoing-balance refresh still owed for changes already projected. */
+  announce?: WalletAnnouncements;
+  /** Projection version reached by the previous runs (projections only replace older ones). */
+  projected_version?: number;
+  /** Continue-as-new after this many changes (default 500; tests use a few). */
+  changes_per_run?: number;
 }
 
 export interface WalletView {
   wallet: WalletRecord;
   pending: WalletTransactionRecord[];
+}
+
+export interface WalletAnnouncements {
+  /** Credit invoices to announce (`invoice.paid_credit_added`). */
+  invoices: string[];
+  transactions: { id: string; webhookType: 'wallet_transaction.created' | 'wallet_transaction.updated' }[];
+  /** Whether the customer's ongoing balances must be recomputed. */
+  refresh: boolean;
 }

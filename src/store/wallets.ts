@@ -23,8 +23,6 @@ export interface WalletDoc {
   credits_balance: string;
   balance_cents: number;
   consumed_credits: string;
-  ongoing_usage_balance_cents: number;
-  ongoing_balance_cents: number;
   created_at: Date;
   updated_at: Date;
   expiration_at: Date | null;
@@ -37,6 +35,19 @@ export interface WalletDoc {
   applies_to: { fee_types: WalletAppliesTo['feeTypes']; billable_metric_codes: string[] };
   /** Projection version: a projection only replaces an older one. */
   version: number;
+}
+
+/**
+ * A wallet's share of its customer's usage not yet invoiced. Kept apart from the wallet document so
+ * that each document has one writer (FerretDB's updates are not atomic against each other): the
+ * wallet workflow writes the balance, the ongoing-balance refresh writes this.
+ */
+export interface WalletOngoingDoc {
+  _id: string; // wallet lago_id
+  customer_id: string;
+  ongoing_usage_balance_cents: number;
+  /** The ongoing balance when last computed (for crossing 0). */
+  ongoing_balance_cents: number;
   /** Times the ongoing balance crossed 0, and how many of those were announced by webhook. */
   depletions: number;
   depletions_notified: number;
@@ -68,6 +79,20 @@ export function walletTransactions(db: Db) {
   return db.collection<WalletTransactionDoc>('wallet_transactions');
 }
 
+export function walletOngoing(db: Db) {
+  return db.collection<WalletOngoingDoc>('wallet_ongoing');
+}
+
+/** The ongoing shares of some wallets, by wallet id. */
+export async function ongoingOf(db: Db, ids: string[]): Promise<Map<string, WalletOngoingDoc>> {
+  const docs = ids.length
+    ? await walletOngoing(db)
+        .find({ _id: { $in: ids } })
+        .toArray()
+    : [];
+  return new Map(docs.map((d) => [d._id, d]));
+}
+
 export function ongoingUsage(db: Db) {
   return db.collection<OngoingUsageDoc>('ongoing_usage');
 }
@@ -77,6 +102,7 @@ export async function ensureWalletIndexes(db: Db): Promise<void> {
   await wallets(db).createIndex({ organization_id: 1, created_at: 1 });
   await walletTransactions(db).createIndex({ wallet_id: 1, created_at: 1 });
   await ongoingUsage(db).createIndex({ customer_id: 1 });
+  await walletOngoing(db).createIndex({ customer_id: 1 });
 }
 
 /** The balance fields a projection writes (everything the workflow owns). */

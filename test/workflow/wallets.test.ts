@@ -26,7 +26,7 @@ import { wallets, walletTransactions, type WalletDoc } from '../../src/store/wal
 import { customers } from '../../src/store/customers';
 import { subscriptionWorkflowId } from '../../src/temporal/ids';
 import { sendSeatEvents, type DirectSeatEvent } from '../../src/temporal/seat-events';
-import { walletSettleUpdate } from '../../src/temporal/messages';
+import { walletConsumeUpdate, walletSettleUpdate, walletTopUpUpdate } from '../../src/temporal/messages';
 import type { subscriptionWorkflow } from '../../workflows/subscription';
 
 describe('wallets and credits (time-skipping)', () => {
@@ -85,7 +85,7 @@ describe('wallets and credits (time-skipping)', () => {
   async function openWallet(
     fixture: SubscriptionFixture,
     queue: string,
-    options: WalletOptions & { granted?: string; paid?: string },
+    options: WalletOptions & { granted?: string; paid?: string; changesPerRun?: number },
   ) {
     const customer = (await customers(db).findOne({ _id: fixture.input.subscription.customerId }))!;
     const items = [
@@ -112,6 +112,7 @@ describe('wallets and credits (time-skipping)', () => {
         invoiceRequiresSuccessfulPayment: false,
         paidTopUpMinAmountCents: null,
         paidTopUpMaxAmountCents: null,
+        changesPerRun: options.changesPerRun,
         initialTopUp: items.length
           ? { items, name: null, metadata: [], invoice_requires_successful_payment: false, source: 'manual' }
           : null,
@@ -182,13 +183,19 @@ describe('wallets and credits (time-skipping)', () => {
       const expectBalances = async (count: number, asOf: number) => {
         const stored = await finalizedInvoices(fixture.input.subscription.id, count);
         const sim = simulateFixture(fixture, sent, asOf, null, setups);
-        for (const w of sim.wallets) expect((await balanceOf(w.code)).balance_cents).toBe(w.balanceCents);
         const simInvoice = sim.invoices[count - 1]!.invoice;
         expect(stored[count - 1]).toMatchObject({
           prepaid_credit_amount_cents: simInvoice.prepaidCreditAmountCents,
           total_amount_cents: simInvoice.totalAmountCents,
           payment_status: simInvoice.paymentStatus,
         });
+        for (const w of sim.wallets) {
+          const doc = await balanceOf(w.code);
+          expect({ wallet: w.code, balance: doc.balance_cents }).toEqual({
+            wallet: w.code,
+            balance: w.balanceCents,
+          });
+        }
         return stored[count - 1]!;
       };
 
@@ -374,4 +381,55 @@ describe('wallets and credits (time-skipping)', () => {
       flaky,
     );
   }, 180_000);
+
+  it('keeps the balance exact across continue-as-new; a consumption retried after it spends nothing more', async () => {
+    const fixture = await seedSubscription(db, {
+      externalId: 'can_team',
+      subscriptionAt: await env.currentTimeMs(),
+    });
+    await runWorker('can', async () => {
+      const wallet = await openWallet(fixture, 'can', { granted: '10', changesPerRun: 3 });
+      const handle = env.client.workflow.getHandle(wallet.workflow_id);
+      const topUp = (i: number) =>
+        handle.executeUpdate(walletTopUpUpdate, {
+          args: [
+            {
+              items: [{ id: `can-${i}`, kind: 'granted', credits: '1.5' }],
+              name: null,
+              metadata: [],
+              invoice_requires_successful_payment: false,
+              source: 'manual',
+            },
+          ],
+        });
+      for (let i = 0; i < 4; i++) await topUp(i);
+      const request = {
+        invoice_id: 'sub-x:subscription_periodic:2026-01-01',
+        invoice_lago_id: 'inv-x',
+        amount_cents: 700,
+      };
+      const first = await handle.executeUpdate(walletConsumeUpdate, {
+        args: [request],
+        updateId: 'inv-x:first',
+      });
+      expect(first).toMatchObject({ amount_cents: 700, credit_amount: '7' });
+      for (let i = 4; i < 8; i++) await topUp(i);
+      // Several runs by now (3 changes per run): the retry reaches a run where Temporal's update-id
+      // memory of the first call is gone; only the wallet's own memory can answer it.
+      const history = await handle.fetchHistory();
+      const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;
+      expect(started?.continuedExecutionRunId).toBeTruthy();
+      const retried = await handle.executeUpdate(walletConsumeUpdate, {
+        args: [request],
+        updateId: 'inv-x:retried',
+      });
+      expect(retried).toEqual(first);
+      const doc = await waitFor(async () => {
+        const w = await balanceOf(wallet._id);
+        return w.balance_cents === 1000 + 8 * 150 - 700 ? w : null;
+      });
+      expect(doc).toMatchObject({ credits_balance: '15', consumed_credits: '7' });
+      expect(await walletTransactions(db).countDocuments({ wallet_id: wallet._id })).toBe(10);
+    });
+  }, 120_000);
 });

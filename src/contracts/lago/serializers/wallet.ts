@@ -1,13 +1,18 @@
 import { centsToCredits, Dec, formatQuantity, minorToAmount } from '../../../billing';
-import type { WalletDoc, WalletTransactionDoc } from '../../../store/wallets';
+import type { WalletDoc, WalletOngoingDoc, WalletTransactionDoc } from '../../../store/wallets';
 import { isoSeconds } from './iso';
 
 const at = (date: Date | null) => (date ? isoSeconds(date) : null);
 const credits = (cents: number, wallet: Pick<WalletDoc, 'rate_amount' | 'currency'>) =>
   formatQuantity(centsToCredits(cents, wallet.rate_amount, wallet.currency));
 
-/** Lago's wallet object (lago-api.md section 4.8). */
-export function serializeWallet(wallet: WalletDoc) {
+/**
+ * Lago's wallet object (lago-api.md section 4.8). `ongoing_balance_cents = balance_cents - usage not
+ * yet invoiced` (a terminated wallet counts no usage).
+ */
+export function serializeWallet(wallet: WalletDoc, ongoing: WalletOngoingDoc | null | undefined) {
+  const usage = wallet.status === 'active' ? (ongoing?.ongoing_usage_balance_cents ?? 0) : 0;
+  const ongoingBalance = wallet.balance_cents - usage;
   return {
     lago_id: wallet._id,
     lago_customer_id: wallet.customer_id,
@@ -20,11 +25,11 @@ export function serializeWallet(wallet: WalletDoc) {
     purchase_order_number: null,
     rate_amount: formatQuantity(new Dec(wallet.rate_amount)),
     credits_balance: formatQuantity(new Dec(wallet.credits_balance)),
-    credits_ongoing_balance: credits(wallet.ongoing_balance_cents, wallet),
-    credits_ongoing_usage_balance: credits(wallet.ongoing_usage_balance_cents, wallet),
+    credits_ongoing_balance: credits(ongoingBalance, wallet),
+    credits_ongoing_usage_balance: credits(usage, wallet),
     balance_cents: wallet.balance_cents,
-    ongoing_balance_cents: wallet.ongoing_balance_cents,
-    ongoing_usage_balance_cents: wallet.ongoing_usage_balance_cents,
+    ongoing_balance_cents: ongoingBalance,
+    ongoing_usage_balance_cents: usage,
     consumed_credits: formatQuantity(new Dec(wallet.consumed_credits)),
     created_at: isoSeconds(wallet.created_at),
     expiration_at: at(wallet.expiration_at),
