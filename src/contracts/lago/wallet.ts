@@ -8,7 +8,9 @@ export const ACTIVE_WALLET_LIMIT = 6;
 /** Credits and rates are decimal strings (numbers are accepted as Lago's Rails params do). */
 const decimal = (code: string) =>
   z
-    .union([text(), z.number().finite()])
+    .union([text(), z.number().finite()], {
+      error: (issue) => (issue.input === undefined ? 'value_is_mandatory' : code),
+    })
     .transform((v) => String(v).trim())
     .refine((v) => /^-?\d{1,20}(\.\d{1,20})?$/.test(v), code);
 
