@@ -197,6 +197,18 @@ describe('SPEC §6: top-ups', () => {
     expect(topUpAmount('0.4', '1', 'JPY')).toEqual({ ok: false, error: 'amount_rounds_to_zero' });
   });
 
+  it('refuses an amount too large to be an exact integer of cents', () => {
+    expect(topUpAmount('99999999999999999999', '1000', 'USD')).toEqual({
+      ok: false,
+      error: 'value_is_out_of_range',
+    });
+    expect(topUpAmount('90071992547409.91', '1', 'USD')).toEqual({
+      ok: true,
+      credits: '90071992547409.91',
+      amountCents: 9007199254740991,
+    });
+  });
+
   it('refuses bad credits and rates', () => {
     expect(topUpAmount('-1', '1', 'USD')).toEqual({ ok: false, error: 'invalid_credits' });
     expect(topUpAmount('ten', '1', 'USD')).toEqual({ ok: false, error: 'invalid_credits' });
