@@ -108,7 +108,7 @@ export function createInvoiceActivities(deps: InvoiceActivityDeps) {
       let doc = await invoices(db).findOne({ _id: inv.id });
       if (doc && doc.status === 'draft') {
         const customer = await customers(db).findOne({ _id: inv.customer_id });
-        const seq = await claimInvoiceNumbers(db, inv.id, inv.organization_id, inv.customer_id);
+        const seq = await claimInvoiceNumbers(db, inv.id, inv.customer_id);
         const pad = (n: number) => String(n).padStart(3, '0');
         const number = `${await prefixOf(inv.organization_id)}-${pad(customer?.sequential_id ?? 0)}-${pad(seq.customerSequence)}`;
         const now = new Date();

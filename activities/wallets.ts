@@ -230,7 +230,7 @@ export function createWalletActivities(deps: WalletActivityDeps) {
         customers(db).findOne({ _id: wallet.customer_id }),
         organizations(db).findOne({ _id: wallet.organization_id }),
       ]);
-      const seq = await claimInvoiceNumbers(db, id, wallet.organization_id, wallet.customer_id);
+      const seq = await claimInvoiceNumbers(db, id, wallet.customer_id);
       const pad = (n: number) => String(n).padStart(3, '0');
       const prefix = documentNumberPrefix(organization ?? { _id: wallet.organization_id, name: 'org' });
       const lagoId = stableUuid(id);

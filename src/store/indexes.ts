@@ -7,6 +7,7 @@ import { ensurePlanIndexes } from './plans';
 import { ensureCustomerIndexes } from './customers';
 import { ensureWebhookEndpointIndexes } from './webhook-endpoints';
 import { ensureWalletIndexes } from './wallets';
+import { ensureSequenceIndexes } from './sequences';
 
 /**
  * Every index prorata relies on, created idempotently at start-up (API and worker). Only plain and
@@ -22,4 +23,5 @@ export async function ensureIndexes(db: Db): Promise<void> {
   await ensureCustomerIndexes(db);
   await ensureWebhookEndpointIndexes(db);
   await ensureWalletIndexes(db);
+  await ensureSequenceIndexes(db);
 }
