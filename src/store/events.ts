@@ -53,11 +53,22 @@ export function parseProperties(doc: Pick<EventDoc, 'properties_json'>): Record<
     : {};
 }
 
+/**
+ * Marks events delivered, one update by `_id` alone each (in one bulk write): FerretDB 1.x on SQLite
+ * serves only a bare `_id: <string>` filter from an index; `_id: {$in: [...]}`, or `_id` with any
+ * other condition, scans the whole collection (measured: 100 ms per update at 5,000 events, against
+ * 27 ms by `_id` alone). A re-delivery only moves `delivered_at` forward.
+ */
 export async function markDelivered(db: Db, ids: string[], at = new Date()): Promise<void> {
   if (ids.length === 0) return;
-  await events(db).updateMany(
-    { _id: { $in: ids }, delivered_at: null },
-    { $set: { delivered_at: at, awaiting_subscription: false } },
+  await events(db).bulkWrite(
+    ids.map((id) => ({
+      updateOne: {
+        filter: { _id: id },
+        update: { $set: { delivered_at: at, awaiting_subscription: false } },
+      },
+    })),
+    { ordered: false },
   );
 }
 
