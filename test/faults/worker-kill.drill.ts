@@ -34,7 +34,10 @@ describe('fault drill: kill -9 the worker during a billing-day run of 500 subscr
   beforeAll(async () => {
     // No worker yet: the whole backlog of closed periods waits for the first one. FerretDB (SQLite)
     // serializes writes: 8 concurrent activities keep it from answering SQLITE_BUSY all the time.
-    stack = await startProcessStack({ worker: false, workerEnv: { WORKER_MAX_CONCURRENT_ACTIVITIES: '8' } });
+    stack = await startProcessStack({
+      worker: false,
+      env: { worker: { WORKER_MAX_CONCURRENT_ACTIVITIES: '8' } },
+    });
   }, 120_000);
   afterAll(async () => {
     await stack?.stop();

@@ -2,7 +2,8 @@
  * The prorata stack as separate processes, for fault drills: the Temporal dev server on a SQLite file
  * and FerretDB on a data folder (both restartable on the same port with their data), and the worker
  * and the API as `node dist/...` children, as `npm start` runs them, so a drill can kill -9 either
- * one and start it again. Needs `npm run build` (dist/ and the workflow bundle).
+ * one and start it again. Needs `npm run build` (dist/ and the workflow bundle). With
+ * PRORATA_KEEP_DRILL_LOGS=1 the children's logs and the Temporal database stay in the temp folder.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -57,7 +58,8 @@ export async function startProcessStack(
   options: {
     /** Start the worker at once (default); false: the drill starts it with `start('worker')`. */
     worker?: boolean;
-    workerEnv?: Record<string, string>;
+    /** Extra environment of a child (e.g. WORKER_MAX_CONCURRENT_ACTIVITIES for the worker). */
+    env?: Partial<Record<ChildName, Record<string, string>>>;
   } = {},
 ): Promise<ProcessStack> {
   for (const script of ['worker/main.js', 'api/main.js', 'workflow-bundle.js']) {
@@ -88,7 +90,8 @@ export async function startProcessStack(
   async function stopAll(): Promise<void> {
     await Promise.all([killChild('worker'), killChild('api')]);
     await Promise.allSettled([temporal?.stop(), mongo?.stop()]);
-    rmSync(dir, { recursive: true, force: true });
+    if (process.env.PRORATA_KEEP_DRILL_LOGS) console.log(`[faults] logs kept in ${dir}`);
+    else rmSync(dir, { recursive: true, force: true });
   }
 
   try {
@@ -109,7 +112,7 @@ export async function startProcessStack(
     async function start(name: ChildName): Promise<void> {
       if (children.has(name) && stack.alive(name)) throw new Error(`${name} is already running`);
       const proc = spawn(process.execPath, [join(DIST, name, 'main.js')], {
-        env: { ...env, ...(name === 'worker' ? options.workerEnv : {}) },
+        env: { ...env, ...options.env?.[name] },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       const log = createWriteStream(join(dir, `${name}.log`), { flags: 'a' });
@@ -119,6 +122,10 @@ export async function startProcessStack(
         lines: [],
       };
       children.set(name, child);
+      // Should this test process die without its afterAll, the children die with it.
+      const orphanGuard = () => proc.kill('SIGKILL');
+      process.once('exit', orphanGuard);
+      void child.exited.then(() => process.removeListener('exit', orphanGuard));
       const ready = new Promise<void>((ok, fail) => {
         const onData = (chunk: Buffer) => {
           log.write(chunk);
