@@ -126,6 +126,22 @@ export async function createSubscription(call: ApiCall, externalId: string, subs
   );
 }
 
+/**
+ * Creates the subscriptions `concurrency` at a time, the first one alone: the first customers of an
+ * organization, created concurrently, race to create its customer counter (src/store/sequences.ts
+ * upserts it; FerretDB answers the losers E11000, which the API turns into a 500). Reported with
+ * the drills; not what they test.
+ */
+export async function createSubscriptions(
+  call: ApiCall,
+  subs: { externalId: string; subscriptionAt: number }[],
+  concurrency: number,
+) {
+  const [first, ...rest] = subs;
+  if (first) await createSubscription(call, first.externalId, first.subscriptionAt);
+  await inParallel(rest, concurrency, (s) => createSubscription(call, s.externalId, s.subscriptionAt));
+}
+
 /** A seat event as the API takes it; `timestamp` in whole Unix seconds. */
 export interface SeatEventInput {
   transaction_id: string;

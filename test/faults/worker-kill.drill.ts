@@ -17,7 +17,7 @@ import {
   DAY,
   apiClient,
   createSeatCatalog,
-  createSubscription,
+  createSubscriptions,
   eventually,
   expectedInvoices,
   inParallel,
@@ -70,7 +70,7 @@ describe('fault drill: kill -9 the worker during a billing-day run of 500 subscr
       const res = await call('POST', '/events/batch', { events: batch });
       if (res.status !== 200) throw new Error(`events: ${res.status} ${JSON.stringify(res.body)}`);
     });
-    await inParallel(subs, 4, (s) => createSubscription(call, s.externalId, s.subscriptionAt));
+    await createSubscriptions(call, subs, 4);
 
     const asOf = Date.now();
     const expected = new Map(
