@@ -1,4 +1,8 @@
-/** Jest projects: unit (pure, fast), workflow (time-skipping server), integration (dev stack), e2e. */
+/**
+ * Jest projects: unit (pure, fast), workflow (time-skipping server), integration (dev stack), e2e,
+ * faults (fault drills). The slow drills (`test/faults/*.drill.ts`) join the faults project only
+ * with PRORATA_FAULT_DRILLS=all, which `npm run test:faults` sets; `npm test` runs the fast ones.
+ */
 const transform = { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }] };
 const base = { transform, testEnvironment: 'node', moduleFileExtensions: ['ts', 'js', 'json'] };
 const withWorkers = { setupFiles: ['<rootDir>/test/support/quiet-runtime.ts'] };
@@ -13,5 +17,14 @@ module.exports = {
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
     },
     { ...base, ...withWorkers, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.test.ts'] },
+    {
+      ...base,
+      ...withWorkers,
+      displayName: 'faults',
+      testMatch: [
+        '<rootDir>/test/faults/**/*.test.ts',
+        ...(process.env.PRORATA_FAULT_DRILLS === 'all' ? ['<rootDir>/test/faults/**/*.drill.ts'] : []),
+      ],
+    },
   ],
 };

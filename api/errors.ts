@@ -1,4 +1,5 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { MongoNetworkError, MongoServerSelectionError } from 'mongodb';
 
 /** Lago error bodies (lago-api.md section 2). Every error the API returns is one of these. */
 export type ErrorDetails = Record<string, unknown>;
@@ -38,12 +39,21 @@ export const notFoundRoute: RequestHandler = (_req, res) => {
 };
 
 /**
- * The one error mapper: ApiError as is; body-parser failures (malformed JSON, too large) as 400/413;
- * anything else is logged and becomes a 500 (a bug: the tests send hostile input to prove none escape).
+ * The one error mapper: ApiError as is; MongoDB unreachable (from any route, or from authentication)
+ * as 503; body-parser failures (malformed JSON, too large) as 400/413; anything else is logged and
+ * becomes a 500 (a bug: the tests send hostile input to prove none escape).
  */
 export const errorMapper: ErrorRequestHandler = (err, _req, res, _next) => {
   if (err instanceof ApiError) {
     res.status(err.status).json(err.body);
+    return;
+  }
+  if (err instanceof MongoServerSelectionError || err instanceof MongoNetworkError) {
+    const { status, body } = serviceUnavailable(
+      'database_unavailable',
+      'the database cannot be reached; retry',
+    );
+    res.status(status).json(body);
     return;
   }
   const e = err as { type?: string; status?: number; message?: string };
