@@ -22,8 +22,26 @@ export const nonNegativeInteger = () => z.number().int().min(0, 'value_is_out_of
 /** An optional boolean that may be sent as null (null then means the default). */
 export const nullableFlag = () => z.boolean().nullable().optional();
 
-/** A free-form JSON object (stored as JSON text). */
-export const jsonObject = () => z.record(z.string(), z.unknown());
+/** How deep a free-form map may nest (MongoDB documents stop at 100 levels; nobody needs 64). */
+export const JSON_MAX_DEPTH = 64;
+
+/** The nesting depth of a JSON value, without recursion (a 100,000-deep value must not blow the stack). */
+export function jsonDepth(value: unknown): number {
+  let max = 0;
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    max = Math.max(max, depth);
+    if (max > JSON_MAX_DEPTH) return max;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return max;
+}
+
+/** A free-form JSON object (stored as JSON text), at most JSON_MAX_DEPTH levels deep. */
+export const jsonObject = () =>
+  z.record(z.string(), z.unknown()).refine((v) => jsonDepth(v) <= JSON_MAX_DEPTH, 'value_is_invalid');
 
 /** A non-negative decimal written as a string, as Lago charge prices are: "10", "0.5". */
 export const DECIMAL_STRING = /^\d{1,20}(\.\d{1,20})?$/;
