@@ -1,6 +1,12 @@
 import type { Db } from 'mongodb';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { events, markDelivered, toSeatEventMessage, type EventDoc } from '../src/store/events';
+import {
+  events,
+  markAwaitingSubscription,
+  markDelivered,
+  toSeatEventMessage,
+  type EventDoc,
+} from '../src/store/events';
 import { subscriptions } from '../src/store/subscriptions';
 import { billableMetrics, LIVE } from '../src/store/billable-metrics';
 import { seatEventsSignal } from '../src/temporal/messages';
@@ -74,9 +80,9 @@ export class EventDelivery {
     );
     if (!sub) {
       // The subscription's workflow will load them when it starts (SPEC section 3).
-      await events(this.db).updateMany(
-        { _id: { $in: billable.map((d) => d._id) }, delivered_at: null },
-        { $set: { awaiting_subscription: true } },
+      await markAwaitingSubscription(
+        this.db,
+        billable.filter((d) => d.delivered_at === null).map((d) => d._id),
       );
       return;
     }

@@ -16,7 +16,7 @@ import {
   type EventInput,
 } from '../../src/contracts/lago/event';
 import { events, type EventDoc } from '../../src/store/events';
-import { isDuplicateKey } from '../../src/store/database';
+import { bulkWriteInChunks, isDuplicateKey } from '../../src/store/database';
 import { metricFieldNames, type EventDelivery, type MetricFieldNames } from '../event-delivery';
 
 registerRoute({
@@ -84,6 +84,27 @@ function toDoc(organizationId: string, input: EventInput, now: Date, metrics: Me
   };
 }
 
+/** Lago's idempotency key of an event within an organization. */
+function eventKey(e: { external_subscription_id: string; transaction_id: string }): string {
+  return JSON.stringify([e.external_subscription_id, e.transaction_id]);
+}
+
+/**
+ * The batch indexes an unordered insertMany refused, when every refusal is a duplicate key;
+ * null when the error is anything else (the database is down, say).
+ */
+function writeErrorIndexes(err: unknown): number[] | null {
+  const writeErrors = (err as { writeErrors?: unknown } | null)?.writeErrors;
+  const list = Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : [];
+  if (list.length === 0) return null;
+  const indexes: number[] = [];
+  for (const w of list as { index?: unknown; code?: unknown; errmsg?: unknown }[]) {
+    if (typeof w.index !== 'number' || !isDuplicateKey({ code: w.code, message: w.errmsg })) return null;
+    indexes.push(w.index);
+  }
+  return indexes;
+}
+
 export function eventRoutes(deps: ApiDeps, delivery: EventDelivery): Router {
   const router = Router();
   const db = deps.db;
@@ -120,10 +141,9 @@ export function eventRoutes(deps: ApiDeps, delivery: EventDelivery): Router {
     if (stored.length > 0) await deliverQuietly(organizationId, stored);
   }
 
-  async function insertOrUnavailable(docs: EventDoc[]): Promise<void> {
+  async function insertOrUnavailable(doc: EventDoc): Promise<void> {
     try {
-      if (docs.length === 1) await events(db).insertOne(docs[0]!);
-      else await events(db).insertMany(docs, { ordered: true });
+      await events(db).insertOne(doc);
     } catch (err) {
       if (isDuplicateKey(err)) throw err;
       throw serviceUnavailable(
@@ -131,6 +151,50 @@ export function eventRoutes(deps: ApiDeps, delivery: EventDelivery): Router {
         'events cannot be stored right now; retry with the same transaction_id',
       );
     }
+  }
+
+  /**
+   * Inserts a whole batch, all or nothing. Returns the indexes refused as already stored (their
+   * unique key exists); then the rest, inserted by this call, is deleted again before the 422.
+   */
+  async function insertBatch(docs: EventDoc[]): Promise<number[]> {
+    try {
+      await events(db).insertMany(docs, { ordered: false });
+      return [];
+    } catch (err) {
+      const refused = writeErrorIndexes(err);
+      if (!refused || !isDuplicateKey(err)) {
+        throw serviceUnavailable(
+          'database_unavailable',
+          'events cannot be stored right now; retry with the same transaction_id',
+        );
+      }
+      const inserted = docs.filter((_, i) => !refused.includes(i));
+      // By bare _id, one update each: FerretDB on SQLite serves only that from an index.
+      if (inserted.length > 0)
+        await bulkWriteInChunks(
+          events(db),
+          inserted.map((d) => ({ deleteOne: { filter: { _id: d._id } } })),
+        );
+      return refused.sort((a, b) => a - b);
+    }
+  }
+
+  /** The (subscription, transaction_id) keys of these inputs that are already stored. */
+  async function storedKeys(organizationId: string, inputs: EventInput[]) {
+    const found = await events(db)
+      .find(
+        {
+          organization_id: organizationId,
+          $or: inputs.map((e) => ({
+            external_subscription_id: e.external_subscription_id,
+            transaction_id: e.transaction_id,
+          })),
+        },
+        { projection: { external_subscription_id: 1, transaction_id: 1 } },
+      )
+      .toArray();
+    return new Map(found.map((e) => [eventKey(e), e]));
   }
 
   router.post('/', async (req, res) => {
@@ -143,7 +207,7 @@ export function eventRoutes(deps: ApiDeps, delivery: EventDelivery): Router {
     const metrics = await metricFieldNames(db, org._id, [parsed.data.code]);
     const doc = toDoc(org._id, parsed.data, new Date(), metrics);
     try {
-      await insertOrUnavailable([doc]);
+      await insertOrUnavailable(doc);
     } catch (err) {
       if (!isDuplicateKey(err)) throw err;
       await redeliverIfPending(org._id, [doc]);
@@ -173,31 +237,17 @@ export function eventRoutes(deps: ApiDeps, delivery: EventDelivery): Router {
     // Duplicates inside the batch, or already stored, are reported at the later index (Lago).
     const seen = new Set<string>();
     inputs.forEach((e, i) => {
-      const key = JSON.stringify([e.external_subscription_id, e.transaction_id]);
+      const key = eventKey(e);
       if (seen.has(key)) details[String(i)] = { transaction_id: ['value_already_exist'] };
       seen.add(key);
     });
-    const existing = await events(db)
-      .find(
-        {
-          organization_id: org._id,
-          $or: inputs.map((e) => ({
-            external_subscription_id: e.external_subscription_id,
-            transaction_id: e.transaction_id,
-          })),
-        },
-        { projection: { external_subscription_id: 1, transaction_id: 1 } },
-      )
-      .toArray();
-    const stored = new Set(
-      existing.map((e) => JSON.stringify([e.external_subscription_id, e.transaction_id])),
-    );
-    inputs.forEach((e, i) => {
-      if (stored.has(JSON.stringify([e.external_subscription_id, e.transaction_id])))
-        details[String(i)] = { transaction_id: ['value_already_exist'] };
-    });
     if (Object.keys(details).length > 0) {
-      await redeliverIfPending(org._id, existing);
+      // Rare: read which of the others are stored too (a query FerretDB answers by a full scan).
+      const existing = await storedKeys(org._id, inputs);
+      inputs.forEach((e, i) => {
+        if (existing.has(eventKey(e))) details[String(i)] = { transaction_id: ['value_already_exist'] };
+      });
+      await redeliverIfPending(org._id, [...existing.values()]);
       throw validationErrors(details);
     }
 
@@ -208,13 +258,15 @@ export function eventRoutes(deps: ApiDeps, delivery: EventDelivery): Router {
       inputs.map((e) => e.code),
     );
     const docs = inputs.map((e) => toDoc(org._id, e, now, metrics));
-    try {
-      await insertOrUnavailable(docs);
-    } catch (err) {
-      if (!isDuplicateKey(err)) throw err;
-      // A concurrent request stored one of them first: undo ours (all or nothing), then report.
-      await events(db).deleteMany({ _id: { $in: docs.map((d) => d._id) } });
-      throw validationErrors({ transaction_id: ['value_already_exist'] });
+    // Insert first: the unique index finds stored duplicates without reading the collection.
+    const duplicates = await insertBatch(docs);
+    if (duplicates.length > 0) {
+      for (const i of duplicates) details[String(i)] = { transaction_id: ['value_already_exist'] };
+      await redeliverIfPending(
+        org._id,
+        duplicates.map((i) => docs[i]!),
+      );
+      throw validationErrors(details);
     }
     await deliverQuietly(org._id, docs, metrics);
     res.json({ events: docs.map((d) => serializeEvent(d)) });

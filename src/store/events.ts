@@ -1,4 +1,5 @@
 import type { Db } from 'mongodb';
+import { bulkWriteInChunks } from './database';
 import type { SeatEventMessage } from '../contracts/subscription-workflow';
 
 /**
@@ -61,14 +62,28 @@ export function parseProperties(doc: Pick<EventDoc, 'properties_json'>): Record<
  */
 export async function markDelivered(db: Db, ids: string[], at = new Date()): Promise<void> {
   if (ids.length === 0) return;
-  await events(db).bulkWrite(
+  await bulkWriteInChunks(
+    events(db),
     ids.map((id) => ({
       updateOne: {
         filter: { _id: id },
         update: { $set: { delivered_at: at, awaiting_subscription: false } },
       },
     })),
-    { ordered: false },
+  );
+}
+
+/**
+ * Marks undelivered events as waiting for their subscription (the workflow loads them when it
+ * starts), by bare `_id` as `markDelivered` does. Only events that were read undelivered are passed.
+ */
+export async function markAwaitingSubscription(db: Db, ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await bulkWriteInChunks(
+    events(db),
+    ids.map((id) => ({
+      updateOne: { filter: { _id: id }, update: { $set: { awaiting_subscription: true } } },
+    })),
   );
 }
 

@@ -1,6 +1,8 @@
 import { MongoServerError } from 'mongodb';
 import { startMongo, type TestMongo } from '../support/services';
 import { ensureIndexes } from '../../src/store/indexes';
+import { MAX_BULK_OPERATIONS } from '../../src/store/database';
+import { markDelivered } from '../../src/store/events';
 import { createOrganization, findOrganizationByApiKey, apiKeys } from '../../src/store/organizations';
 
 describe('MongoDB (FerretDB on SQLite unless MONGODB_URI is set)', () => {
@@ -20,6 +22,17 @@ describe('MongoDB (FerretDB on SQLite unless MONGODB_URI is set)', () => {
     expect(await apiKeys(mongo.database.db).countDocuments({ _id: apiKey })).toBe(0);
     expect(await findOrganizationByApiKey(mongo.database.db, `${apiKey}x`)).toBeNull();
   });
+
+  it('marks 250 events delivered in chunks (FerretDB never answers one update command of 100 statements)', async () => {
+    const db = mongo.database.db;
+    const ids = Array.from({ length: 250 }, (_, i) => `bulk-${i}`);
+    await db
+      .collection<{ _id: string; delivered_at: Date | null }>('events')
+      .insertMany(ids.map((_id) => ({ _id, delivered_at: null })));
+    await markDelivered(db, ids);
+    expect(await db.collection('events').countDocuments({ delivered_at: null })).toBe(0);
+    expect(MAX_BULK_OPERATIONS).toBeLessThan(100);
+  }, 30_000);
 
   it('enforces unique indexes and idempotent $setOnInsert upserts', async () => {
     const col = mongo.database.db.collection<{ _id: string; org: string; code: string; n?: number }>('probe');

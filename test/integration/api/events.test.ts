@@ -117,6 +117,14 @@ describe('events API (stored in MongoDB; no subscription yet, so nothing is sign
       '2': { transaction_id: ['value_already_exist'] },
     });
     expect(await events(h.db).countDocuments({ transaction_id: 'b1' })).toBe(0);
+    // Only a stored duplicate: the others, inserted first, are taken out again.
+    const stored = await as(h.a, h.app).post('/api/v1/events/batch', {
+      events: [seat('b3'), seat('dup'), seat('b4'), seat('dup2')],
+    });
+    expect(stored.status).toBe(422);
+    expect(stored.body.error_details).toEqual({ '1': { transaction_id: ['value_already_exist'] } });
+    expect(await events(h.db).countDocuments({ transaction_id: { $in: ['b3', 'b4', 'dup2'] } })).toBe(0);
+    expect(await events(h.db).countDocuments({ transaction_id: 'dup' })).toBe(1);
 
     const ok = await as(h.a, h.app).post('/api/v1/events/batch', { events: [seat('b1'), seat('b2')] });
     expect(ok.status).toBe(200);
