@@ -7,11 +7,22 @@ export interface Database {
 }
 
 /**
+ * Connections per process unless MONGODB_URI sets `maxPoolSize`: FerretDB (SQLite) deadlocks when
+ * its 100 SQLite connections are all held by in-flight updates (each holds two), so the API, the
+ * worker and a tool together stay below 50 commands at once. Raise it in the URI on real MongoDB.
+ */
+export const DEFAULT_MAX_POOL_SIZE = 16;
+
+/**
  * One MongoClient per process. Short server-selection timeout so a dead database turns into a
  * quick 503 rather than a hung request.
  */
 export async function connectDatabase(uri: string, dbName: string): Promise<Database> {
-  const client = new MongoClient(uri, { serverSelectionTimeoutMS: 5_000, connectTimeoutMS: 5_000 });
+  const client = new MongoClient(uri, {
+    serverSelectionTimeoutMS: 5_000,
+    connectTimeoutMS: 5_000,
+    ...(/[?&]maxPoolSize=/i.test(uri) ? {} : { maxPoolSize: DEFAULT_MAX_POOL_SIZE }),
+  });
   await client.connect();
   const db = client.db(dbName);
   return { client, db, close: () => client.close() };
@@ -32,17 +43,54 @@ export function isDuplicateKey(err: unknown): boolean {
 }
 
 /**
- * Most operations sent in one bulk write. FerretDB 1.24 on SQLite never answers an update or delete
- * command carrying 100 or more statements (measured: 99 answered in 0.3 s, 100 hung until the client
- * gave up, and held SQLite's write lock meanwhile); MongoDB takes 100,000. 50 stays well clear.
+ * Statements per write command. FerretDB 1.24 (SQLite) keeps one pooled SQLite connection open for
+ * every statement of an update or delete command until the whole command ends, and needs one more
+ * to write; its pool holds 100. So one command of 100 statements never answers (measured: 99 took
+ * 0.3 s, 100 hung and held the write lock), nor do two concurrent commands of 50. One statement per
+ * command, with `maxPoolSize` (connectDatabase) bounding how many run at once, cannot starve it.
  */
-export const MAX_BULK_OPERATIONS = 50;
+export const MAX_BULK_OPERATIONS = 1;
 
-/** An unordered bulk write, sent `MAX_BULK_OPERATIONS` statements at a time. */
+/** How many of those single-statement commands one call keeps in flight. */
+const WRITE_PARALLELISM = 8;
+
+/**
+ * Unordered writes, each sent as its own command (`MAX_BULK_OPERATIONS`), `WRITE_PARALLELISM` at a
+ * time. Use with filters on bare `_id`, which FerretDB serves from its index.
+ */
 export async function bulkWriteInChunks<T extends Document>(
   collection: Collection<T>,
   operations: AnyBulkWriteOperation<T>[],
 ): Promise<void> {
-  for (let i = 0; i < operations.length; i += MAX_BULK_OPERATIONS)
-    await collection.bulkWrite(operations.slice(i, i + MAX_BULK_OPERATIONS), { ordered: false });
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(WRITE_PARALLELISM, operations.length) }, async () => {
+      while (next < operations.length) {
+        const from = next;
+        next += MAX_BULK_OPERATIONS;
+        const chunk = operations.slice(from, from + MAX_BULK_OPERATIONS);
+        await retryWhileBusy(() => collection.bulkWrite(chunk, { ordered: false }));
+      }
+    }),
+  );
+}
+
+/**
+ * FerretDB on SQLite (WAL) answers SQLITE_BUSY at once, without waiting, when another writer
+ * committed while an update waited for the write lock. The write did not happen: it is tried again
+ * after a short random pause (idempotent writes only), up to `attempts` times.
+ */
+export async function retryWhileBusy<T>(write: () => Promise<T>, attempts = 20): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await write();
+    } catch (err) {
+      if (attempt >= attempts || !isSqliteBusy(err)) throw err;
+      await new Promise((r) => setTimeout(r, 2 + Math.random() * 10 * Math.min(attempt, 5)));
+    }
+  }
+}
+
+export function isSqliteBusy(err: unknown): boolean {
+  return /SQLITE_BUSY|database is locked/.test((err as { message?: string } | null)?.message ?? '');
 }
