@@ -146,13 +146,14 @@ export class SubscriptionState {
     return this.unrecorded.length > 0;
   }
 
-  takeUnrecordedEvents(): {
+  /** The oldest unrecorded events, at most `max` (one activity's input stays far below 2 MiB). */
+  takeUnrecordedEvents(max = Infinity): {
     organizationId: string;
     externalSubscriptionId: string;
     events: SeatEventMessage[];
   } {
-    const events = this.unrecorded;
-    this.unrecorded = [];
+    const events = this.unrecorded.slice(0, max);
+    this.unrecorded = this.unrecorded.slice(events.length);
     return {
       organizationId: this.subscription.organizationId,
       externalSubscriptionId: this.subscription.externalId,
