@@ -1,32 +1,68 @@
 /**
- * `npm run bench -- <name>`: runs one benchmark, prints its figures and appends them to
+ * `npm run bench -- <name> [args]`: runs one benchmark, prints its figures and appends them to
  * BENCHMARKS.md with the machine, date and commit. Benchmarks are never part of `npm test`.
+ * Progress goes to stderr; the figures (stdout) go to BENCHMARKS.md.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
+import { bundleWorkflowCode } from '@temporalio/worker';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 
-const BENCHMARKS: Record<string, { script: string; what: string }> = {
+const BENCHMARKS: Record<string, { script: string; what: string; stack?: boolean }> = {
   billing: {
     script: 'billing-current-usage.js',
     what: 'billing core: current usage of 10,000 seats / 100,000 events (target < 200 ms), simulate 1,000 subscriptions x 12 months',
   },
+  ingest: {
+    script: 'ingest.js',
+    what: 'events accepted per second through POST /events and /events/batch over 10, 100 and 1,000 subscriptions; baselines: raw MongoDB inserts and raw Temporal signals',
+    stack: true,
+  },
+  'current-usage': {
+    script: 'current-usage.js',
+    what: 'GET current_usage at 200 req/s and at saturation for 10, 1,000 and 10,000 active seats; baseline: a query to a trivial workflow on the same worker',
+    stack: true,
+  },
+  'billing-day': {
+    script: 'billing-day.js',
+    what: 'N subscriptions whose periods closed at the same instant: time until every invoice is stored, invoices/s, worker peak memory; baseline: N workflows of one timer, one activity and continue-as-new',
+    stack: true,
+  },
+  'big-subscription': {
+    script: 'big-subscription.js',
+    what: 'one subscription receiving 100,000 seat events in a period: history per run, continue-as-new count, query latency, worker memory',
+    stack: true,
+  },
 };
+
+/** The benchmark worker's workflow bundle: prorata's workflows and the baselines (bench/workflows.ts). */
+async function bundleBenchWorkflows(): Promise<void> {
+  const { BENCH_WORKFLOW_BUNDLE } = await import('./worker');
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: require.resolve('./workflows'),
+    logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: (m) => console.error(m) },
+  });
+  writeFileSync(BENCH_WORKFLOW_BUNDLE, code);
+}
 
 const root = join(__dirname, '..', '..');
 const file = join(root, 'BENCHMARKS.md');
 
-function main(): number {
+async function main(): Promise<number> {
   const name = process.argv[2];
   const bench = name ? BENCHMARKS[name] : undefined;
   if (!bench) {
     console.error(`usage: npm run bench -- <${Object.keys(BENCHMARKS).join('|')}>`);
     return 2;
   }
-  const run = spawnSync(process.execPath, [join(__dirname, bench.script)], { encoding: 'utf8' });
+  if (bench.stack) await bundleBenchWorkflows();
+  const run = spawnSync(process.execPath, [join(__dirname, bench.script), ...process.argv.slice(3)], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 64 * 2 ** 20,
+  });
   process.stdout.write(run.stdout);
-  process.stderr.write(run.stderr);
   if (run.status !== 0) return run.status ?? 1;
   let commit = 'unknown';
   try {
@@ -55,4 +91,10 @@ function main(): number {
   return 0;
 }
 
-process.exit(main());
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

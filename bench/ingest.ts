@@ -1,0 +1,225 @@
+/**
+ * ingest: events accepted per second through POST /events (one per request) and POST /events/batch
+ * (100 per request), spread over 10, 100 and 1,000 subscriptions, with p50/p99 request latency.
+ *
+ * Baselines, in the same run on the same services: the same event documents inserted straight into
+ * MongoDB's `events` collection (insertOne / insertMany of 100, same concurrency), and signals sent
+ * straight to Temporal (one event per signal) to as many trivial workflows on the same worker.
+ * Signals per event: `seatEvents` signals the subscription workflows received (counted in their
+ * histories, across continue-as-new) divided by the events accepted; below 1 means coalescing.
+ *
+ * Args: [single events per spread = 1000] [batches per spread = 10]
+ */
+import { randomUUID } from 'node:crypto';
+import { events, type EventDoc } from '../src/store/events';
+import { subscriptionWorkflowId } from '../src/temporal/ids';
+import { seatEventsSignal } from '../src/temporal/messages';
+import type { SeatEventMessage } from '../src/contracts/subscription-workflow';
+import { startBenchStack, type BenchStack } from './support/stack';
+import { closedLoop, table, type LoadResult } from './support/measure';
+import {
+  DAY,
+  apiClient,
+  createSeatCatalog,
+  createSubscriptions,
+  seatEvent,
+  signalsReceived,
+} from './support/seats';
+import { baselineSignal, baselineStopSignal, type baselineIdleWorkflow } from './workflows';
+
+const SPREADS = [10, 100, 1000];
+const SINGLE_EVENTS = Number(process.argv[2] ?? 1000);
+const BATCHES = Number(process.argv[3] ?? 10);
+const SINGLE_CONCURRENCY = 16;
+/** FerretDB (SQLite, one writer) collapses under more concurrent 100-event deliveries: see docs/operations.md. */
+const BATCH_CONCURRENCY = 2;
+
+function log(message: string): void {
+  console.error(`[ingest] ${message}`);
+}
+
+async function main(): Promise<void> {
+  const stack: BenchStack = await startBenchStack();
+  try {
+    const call = apiClient(stack.baseUrl, stack.apiKey);
+    await createSeatCatalog(call);
+    const now = Date.now();
+    const subscriptionAt = now - 2 * DAY; // calendar billing: every event below falls in the open period
+    const eventAt = (i: number) => subscriptionAt + DAY + (i % 1000) * 1000;
+    const rows: (string | number)[][] = [
+      [
+        'subscriptions',
+        'path',
+        'events',
+        'events/s',
+        'p50 ms',
+        'p99 ms',
+        'raw insert ev/s',
+        'ratio',
+        'signals/event',
+        'errors',
+      ],
+    ];
+    const signalRows: (string | number)[][] = [
+      ['subscriptions', 'raw signals/s', 'p50 ms', 'p99 ms', 'API single ev/s : raw signals/s'],
+    ];
+
+    for (const spread of SPREADS) {
+      const subs = Array.from({ length: spread }, (_, i) => ({
+        externalId: `ing${spread}_${i}`,
+        subscriptionAt,
+      }));
+      log(`${spread} subscriptions: creating`);
+      await createSubscriptions(call, subs, 8);
+      const workflowIds = subs.map((s) => subscriptionWorkflowId(stack.organizationId, s.externalId));
+
+      // The raw document, as POST /events stores it; for a subscription no one has (never delivered).
+      const rawDoc = (tag: string, i: number): EventDoc => {
+        const at = new Date();
+        return {
+          _id: randomUUID(),
+          organization_id: stack.organizationId,
+          external_subscription_id: `raw_${subs[i % spread]!.externalId}`,
+          transaction_id: `${tag}-${i}`,
+          code: 'seats',
+          timestamp: new Date(eventAt(i)),
+          properties_json: JSON.stringify({ user_id: `u${i}`, operation_type: 'add' }),
+          precise_total_amount_cents: null,
+          created_at: at,
+          delivered_at: null,
+          awaiting_subscription: true,
+          source: 'api',
+          problems: [],
+          problems_reported: true,
+        };
+      };
+      const ok = async (res: Promise<{ status: number; body: unknown }>, items: number) => {
+        const r = await res;
+        if (r.status !== 200) throw new Error(`${r.status} ${JSON.stringify(r.body).slice(0, 200)}`);
+        return items;
+      };
+
+      const record = async (path: string, api: LoadResult, raw: LoadResult, signals: number) => {
+        rows.push([
+          spread,
+          path,
+          api.items,
+          api.rate,
+          api.p50,
+          api.p99,
+          raw.rate,
+          api.rate / raw.rate,
+          signals / api.items,
+          api.errors + raw.errors,
+        ]);
+        for (const e of [...api.errorSamples, ...raw.errorSamples]) log(`error: ${e}`);
+      };
+
+      // One event per request.
+      log(`${spread} subscriptions: raw inserts, then POST /events`);
+      const rawSingle = await closedLoop(SINGLE_EVENTS, SINGLE_CONCURRENCY, async (i) => {
+        await events(stack.db).insertOne(rawDoc(`raw-single-${spread}`, i));
+        return 1;
+      });
+      let signalsBefore = await signalsReceived(stack.client, workflowIds, seatEventsSignal.name);
+      const single = await closedLoop(SINGLE_EVENTS, SINGLE_CONCURRENCY, (i) =>
+        ok(
+          call('POST', '/events', {
+            event: seatEvent(
+              `single-${spread}-${i}`,
+              subs[i % spread]!.externalId,
+              `u${i}`,
+              'add',
+              eventAt(i),
+            ),
+          }),
+          1,
+        ),
+      );
+      let signalsAfter = await signalsReceived(stack.client, workflowIds, seatEventsSignal.name);
+      await record('POST /events', single, rawSingle, signalsAfter - signalsBefore);
+
+      // 100 events per request.
+      log(`${spread} subscriptions: raw insertMany, then POST /events/batch`);
+      const rawBatch = await closedLoop(BATCHES, BATCH_CONCURRENCY, async (b) => {
+        const docs = Array.from({ length: 100 }, (_, j) => rawDoc(`raw-batch-${spread}`, b * 100 + j));
+        await events(stack.db).insertMany(docs);
+        return docs.length;
+      });
+      signalsBefore = signalsAfter;
+      const batch = await closedLoop(BATCHES, BATCH_CONCURRENCY, (b) =>
+        ok(
+          call('POST', '/events/batch', {
+            events: Array.from({ length: 100 }, (_, j) => {
+              const i = b * 100 + j;
+              return seatEvent(
+                `batch-${spread}-${i}`,
+                subs[i % spread]!.externalId,
+                `b${i}`,
+                'add',
+                eventAt(i),
+              );
+            }),
+          }),
+          100,
+        ),
+      );
+      signalsAfter = await signalsReceived(stack.client, workflowIds, seatEventsSignal.name);
+      await record('POST /events/batch', batch, rawBatch, signalsAfter - signalsBefore);
+
+      // Raw signals to trivial workflows, one event each.
+      log(`${spread} subscriptions: raw signals`);
+      const idleIds = Array.from({ length: spread }, (_, i) => `bench-idle-${spread}-${i}`);
+      for (const id of idleIds)
+        await stack.client.workflow.start<typeof baselineIdleWorkflow>('baselineIdleWorkflow', {
+          taskQueue: stack.taskQueue,
+          workflowId: id,
+          args: [id],
+        });
+      const message = (i: number): SeatEventMessage => ({
+        transaction_id: `sig-${spread}-${i}`,
+        code: 'seats',
+        timestamp: eventAt(i),
+        properties: { user_id: `u${i}`, operation_type: 'add' },
+        recorded: true,
+      });
+      const rawSignals = await closedLoop(SINGLE_EVENTS, SINGLE_CONCURRENCY, async (i) => {
+        await stack.client.workflow.getHandle(idleIds[i % spread]!).signal(baselineSignal, [message(i)]);
+        return 1;
+      });
+      for (const id of idleIds) await stack.client.workflow.getHandle(id).signal(baselineStopSignal);
+      signalRows.push([
+        spread,
+        rawSignals.rate,
+        rawSignals.p50,
+        rawSignals.p99,
+        single.rate / rawSignals.rate,
+      ]);
+    }
+
+    const stored = await events(stack.db).countDocuments({ source: 'api', awaiting_subscription: false });
+    const deferred = await events(stack.db).countDocuments({
+      source: 'api',
+      awaiting_subscription: false,
+      delivered_at: null,
+    });
+    console.log(
+      `MongoDB: ${stack.mongoKind}. ${SINGLE_EVENTS} single events (${SINGLE_CONCURRENCY} concurrent requests) and ` +
+        `${BATCHES} batches of 100 (${BATCH_CONCURRENCY} concurrent) per spread; ratio = API events/s : raw ` +
+        `insert events/s of the same documents, same concurrency. ${stored} API events stored; ${deferred} of them ` +
+        `not yet delivered when the run ended (their delivery failed and was left to the reconciler).\n`,
+    );
+    console.log(table(rows));
+    console.log(
+      '\nbaseline: raw signals straight to Temporal, one event per signal, to trivial workflows:\n',
+    );
+    console.log(table(signalRows));
+  } finally {
+    await stack.stop();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
