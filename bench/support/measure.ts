@@ -57,7 +57,8 @@ export async function closedLoop(
         const i = next++;
         const start = performance.now();
         try {
-          items += await op(i);
+          const carried = await op(i); // not `items += await op(i)`: that reads `items` before awaiting
+          items += carried;
           latencies.push(performance.now() - start);
         } catch (err) {
           errors.push((err as Error).message);
