@@ -204,10 +204,11 @@ export function createWalletActivities(deps: WalletActivityDeps) {
             if (err.code !== 11000) throw err;
           });
       }
-      await ongoingUsage(db).updateOne(
-        { _id: subscription_id, as_of: { $lte: input.as_of } },
-        { $set: report },
-      );
+      // The subscription's workflow is this document's only writer and reports in order; an older
+      // report (a retried activity) is skipped here rather than in the filter, so the update is by
+      // bare `_id` (FerretDB on SQLite serves only that from an index).
+      else if (existing.as_of <= input.as_of)
+        await ongoingUsage(db).updateOne({ _id: subscription_id }, { $set: report });
       return refreshOngoingBalances({
         organization_id: input.organization_id,
         customer_id: input.customer_id,

@@ -10,6 +10,7 @@ import {
 import { subscriptions } from '../src/store/subscriptions';
 import { billableMetrics, LIVE } from '../src/store/billable-metrics';
 import { seatEventsSignal } from '../src/temporal/messages';
+import { subscriptionWorkflowId } from '../src/temporal/ids';
 import type { SeatEventMessage } from '../src/contracts/subscription-workflow';
 import type { webhookDeliveryWorkflow } from '../workflows/webhook-delivery';
 
@@ -30,13 +31,20 @@ export async function metricFieldNames(
   return new Map(metrics.map((m) => [m.code, m.field_name]));
 }
 
+/** At most this many subscriptions are remembered as existing (then the memory starts over). */
+const KNOWN_SUBSCRIPTIONS_MAX = 100_000;
 /** How long a burst for one subscription is gathered into one signal. */
 const COALESCE_WINDOW_MS = 5;
 /** At most this many events per signal (history event size stays small). */
 const MAX_EVENTS_PER_SIGNAL = 200;
 
-interface Pending {
+interface DeliveryTarget {
   organizationId: string;
+  externalSubscriptionId: string;
+}
+
+interface Pending {
+  target: DeliveryTarget;
   workflowId: string;
   messages: SeatEventMessage[];
   eventIds: string[];
@@ -53,6 +61,8 @@ export class EventDelivery {
   private readonly pending = new Map<string, Pending>();
   /** Signals sent since start (for the ingest benchmark: signals per event). */
   signalsSent = 0;
+  /** Subscriptions known to exist (organization, external id). */
+  private readonly knownSubscriptions = new Set<string>();
 
   constructor(
     private readonly db: Db,
@@ -74,18 +84,6 @@ export class EventDelivery {
   ): Promise<void> {
     const billable = docs.filter((d) => d.problems.length === 0);
     if (billable.length === 0) return;
-    const sub = await subscriptions(this.db).findOne(
-      { organization_id: organizationId, external_id: externalSubscriptionId },
-      { projection: { workflow_id: 1, status: 1 } },
-    );
-    if (!sub) {
-      // The subscription's workflow will load them when it starts (SPEC section 3).
-      await markAwaitingSubscription(
-        this.db,
-        billable.filter((d) => d.delivered_at === null).map((d) => d._id),
-      );
-      return;
-    }
     const fieldNames =
       known ??
       (await metricFieldNames(
@@ -99,16 +97,52 @@ export class EventDelivery {
         [fieldNames.get(d.code) ?? null].filter((f): f is string => !!f),
       ),
     );
-    await this.enqueue(
-      organizationId,
-      sub.workflow_id,
-      messages,
-      billable.map((d) => d._id),
+    const target = { organizationId, externalSubscriptionId };
+    const ids = billable.filter((d) => d.delivered_at === null).map((d) => d._id);
+    if (!(await this.subscriptionExists(target))) {
+      // The subscription's workflow will load them when it starts (SPEC section 3).
+      await markAwaitingSubscription(this.db, ids);
+      return;
+    }
+    await this.enqueue(target, subscriptionWorkflowId(organizationId, externalSubscriptionId), messages, ids);
+  }
+
+  /**
+   * Whether the subscription exists, read once per subscription and process: a subscription
+   * document, once written, is never deleted, so only "exists" is remembered. Its workflow id
+   * follows from its external id. (On FerretDB the read scans the subscriptions collection: at 1,000
+   * subscriptions it was the bottleneck of every delivery.)
+   */
+  private async subscriptionExists(target: DeliveryTarget): Promise<boolean> {
+    const key = JSON.stringify([target.organizationId, target.externalSubscriptionId]);
+    if (this.knownSubscriptions.has(key)) return true;
+    const sub = await subscriptions(this.db).findOne(
+      { organization_id: target.organizationId, external_id: target.externalSubscriptionId },
+      { projection: { _id: 1 } },
     );
+    if (!sub) return false;
+    if (this.knownSubscriptions.size >= KNOWN_SUBSCRIPTIONS_MAX) this.knownSubscriptions.clear();
+    this.knownSubscriptions.add(key);
+    return true;
+  }
+
+  /**
+   * Events of an existing subscription that has no running workflow: a terminated subscription
+   * takes no more events (kept, never billed); one whose workflow is not started yet (created a
+   * moment ago) fails the delivery, which the reconciler retries.
+   */
+  private async settleWithoutWorkflow(target: DeliveryTarget, eventIds: string[]): Promise<void> {
+    const sub = await subscriptions(this.db).findOne(
+      { organization_id: target.organizationId, external_id: target.externalSubscriptionId },
+      { projection: { status: 1 } },
+    );
+    if (!sub) throw new Error(`subscription ${target.externalSubscriptionId} not found`);
+    if (sub.status === 'terminated' || sub.status === 'canceled') return markDelivered(this.db, eventIds);
+    throw new Error(`the workflow of subscription ${target.externalSubscriptionId} is not running yet`);
   }
 
   private enqueue(
-    organizationId: string,
+    target: DeliveryTarget,
     workflowId: string,
     messages: SeatEventMessage[],
     eventIds: string[],
@@ -116,7 +150,7 @@ export class EventDelivery {
     return new Promise<void>((ok, fail) => {
       let p = this.pending.get(workflowId);
       if (!p) {
-        p = { organizationId, workflowId, messages: [], eventIds: [], waiters: [], timer: null };
+        p = { target, workflowId, messages: [], eventIds: [], waiters: [], timer: null };
         this.pending.set(workflowId, p);
       }
       p.messages.push(...messages);
@@ -133,6 +167,7 @@ export class EventDelivery {
     this.pending.delete(workflowId);
     if (p.timer) clearTimeout(p.timer);
     try {
+      let running = true;
       try {
         for (let i = 0; i < p.messages.length; i += MAX_EVENTS_PER_SIGNAL) {
           await this.client.workflow
@@ -141,10 +176,11 @@ export class EventDelivery {
           this.signalsSent++;
         }
       } catch (err) {
-        // A closed workflow (terminated subscription) takes no more events: they are kept, never billed.
         if (!(err instanceof WorkflowNotFoundError)) throw err;
+        running = false;
       }
-      await markDelivered(this.db, p.eventIds);
+      if (running) await markDelivered(this.db, p.eventIds);
+      else await this.settleWithoutWorkflow(p.target, p.eventIds);
       for (const w of p.waiters) w.ok();
     } catch (err) {
       for (const w of p.waiters) w.fail(err);
