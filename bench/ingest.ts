@@ -16,7 +16,8 @@ import { subscriptionWorkflowId } from '../src/temporal/ids';
 import { seatEventsSignal } from '../src/temporal/messages';
 import type { SeatEventMessage } from '../src/contracts/subscription-workflow';
 import { startBenchStack, type BenchStack } from './support/stack';
-import { closedLoop, table, type LoadResult } from './support/measure';
+import { closedLoop, table, until, type LoadResult } from './support/measure';
+import { subscriptions } from '../src/store/subscriptions';
 import {
   DAY,
   apiClient,
@@ -71,6 +72,20 @@ async function main(): Promise<void> {
       }));
       log(`${spread} subscriptions: creating`);
       await createSubscriptions(call, subs, 8);
+      // Measure only once every new workflow has started (loaded its stored events, projected).
+      await until(
+        `${spread} subscriptions started`,
+        900_000,
+        async () => {
+          const started = await subscriptions(stack.db).countDocuments({
+            organization_id: stack.organizationId,
+            external_id: { $regex: `^ing${spread}_` },
+            current_billing_period_started_at: { $ne: null },
+          });
+          return started >= spread;
+        },
+        1_000,
+      );
       const workflowIds = subs.map((s) => subscriptionWorkflowId(stack.organizationId, s.externalId));
 
       // The raw document, as POST /events stores it; for a subscription no one has (never delivered).

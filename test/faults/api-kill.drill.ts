@@ -3,8 +3,8 @@
  *
  * Breaks: the API process is killed with SIGKILL twice (after 30% and 65% of the events are
  * accepted) while 16 concurrent client loops send seat events (2,000 by default, see EVENTS) to 50
- * subscriptions, one POST /events each, and is started again a second later. Requests in flight die between any two steps of ingestion (stored,
- * signalled, marked delivered). The client retries on network errors, timeouts and 5xx with the same
+ * subscriptions, one POST /events each, and is started again a second later. Requests in flight
+ * die between any two steps of ingestion (stored, signalled, marked delivered). The client retries on network errors, timeouts and 5xx with the same
  * `transaction_id`.
  *
  * Must hold: every event the client saw accepted (200, or 422 `value_already_exist` on a retry) is
@@ -31,10 +31,9 @@ import { sendWithRetries } from './retrying-sender';
 
 const SUBSCRIPTIONS = 50;
 /**
- * 2,000 by default, not the 20,000 of issue #7: on FerretDB 1.24 (SQLite) each ingested event costs
- * a full scan of the events collection (marking it delivered filters on `_id: {$in}`, which FerretDB
- * does not push down to SQLite), so 20,000 events take hours. PRORATA_DRILL_EVENTS=20000 against a
- * MongoDB (MONGODB_URI) runs the full size.
+ * 2,000 by default; issue #7's 20,000 with PRORATA_DRILL_EVENTS=20000 (on FerretDB 1.24 every event
+ * costs a few SQLite write transactions, see the ingest benchmark in BENCHMARKS.md, so the full size
+ * takes several minutes; against a MongoDB at MONGODB_URI it is quick).
  */
 const EVENTS = Number(process.env.PRORATA_DRILL_EVENTS ?? 2_000);
 const KILL_AT = [Math.floor(EVENTS * 0.3), Math.floor(EVENTS * 0.65)];
