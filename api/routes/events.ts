@@ -16,7 +16,7 @@ import {
   type EventInput,
 } from '../../src/contracts/lago/event';
 import { events, type EventDoc } from '../../src/store/events';
-import { bulkWriteInChunks, isDuplicateKey } from '../../src/store/database';
+import { writeOneByOne, isDuplicateKey } from '../../src/store/database';
 import { metricFieldNames, type EventDelivery, type MetricFieldNames } from '../event-delivery';
 
 registerRoute({
@@ -172,7 +172,7 @@ export function eventRoutes(deps: ApiDeps, delivery: EventDelivery): Router {
       const inserted = docs.filter((_, i) => !refused.includes(i));
       // By bare _id, one update each: FerretDB on SQLite serves only that from an index.
       if (inserted.length > 0)
-        await bulkWriteInChunks(
+        await writeOneByOne(
           events(db),
           inserted.map((d) => ({ deleteOne: { filter: { _id: d._id } } })),
         );

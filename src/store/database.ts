@@ -58,7 +58,7 @@ const WRITE_PARALLELISM = 8;
  * Unordered writes, each sent as its own command (`MAX_BULK_OPERATIONS`), `WRITE_PARALLELISM` at a
  * time. Use with filters on bare `_id`, which FerretDB serves from its index.
  */
-export async function bulkWriteInChunks<T extends Document>(
+export async function writeOneByOne<T extends Document>(
   collection: Collection<T>,
   operations: AnyBulkWriteOperation<T>[],
 ): Promise<void> {
@@ -66,10 +66,8 @@ export async function bulkWriteInChunks<T extends Document>(
   await Promise.all(
     Array.from({ length: Math.min(WRITE_PARALLELISM, operations.length) }, async () => {
       while (next < operations.length) {
-        const from = next;
-        next += MAX_BULK_OPERATIONS;
-        const chunk = operations.slice(from, from + MAX_BULK_OPERATIONS);
-        await retryWhileBusy(() => collection.bulkWrite(chunk, { ordered: false }));
+        const operation = operations[next++]!;
+        await retryWhileBusy(() => collection.bulkWrite([operation], { ordered: false }));
       }
     }),
   );

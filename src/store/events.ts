@@ -1,5 +1,5 @@
 import type { Db } from 'mongodb';
-import { bulkWriteInChunks } from './database';
+import { writeOneByOne } from './database';
 import type { SeatEventMessage } from '../contracts/subscription-workflow';
 
 /**
@@ -62,7 +62,7 @@ export function parseProperties(doc: Pick<EventDoc, 'properties_json'>): Record<
  */
 export async function markDelivered(db: Db, ids: string[], at = new Date()): Promise<void> {
   if (ids.length === 0) return;
-  await bulkWriteInChunks(
+  await writeOneByOne(
     events(db),
     ids.map((id) => ({
       updateOne: {
@@ -79,7 +79,7 @@ export async function markDelivered(db: Db, ids: string[], at = new Date()): Pro
  */
 export async function markAwaitingSubscription(db: Db, ids: string[]): Promise<void> {
   if (ids.length === 0) return;
-  await bulkWriteInChunks(
+  await writeOneByOne(
     events(db),
     ids.map((id) => ({
       updateOne: { filter: { _id: id }, update: { $set: { awaiting_subscription: true } } },
