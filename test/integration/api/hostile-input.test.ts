@@ -1,3 +1,4 @@
+import { maxHeaderSize } from 'node:http';
 import fc from 'fast-check';
 import { as, startApiHarness, type ApiHarness } from './harness';
 
@@ -91,6 +92,12 @@ describe('hostile input never yields a 5xx', () => {
   let endpointId = '';
 
   const ACCEPTED = [200, 400, 404, 422];
+  /**
+   * Node's parser refuses a request line longer than its header limit (16 KiB) with 431 before
+   * Express sees it; that answer is right for such a URL and wrong for any shorter one.
+   */
+  const acceptedFor = (url: string, statuses: number[]) =>
+    Buffer.byteLength(url) >= maxHeaderSize ? [...statuses, 431] : statuses;
 
   /** Each field valid 19 times out of 20, so that many requests get past validation and reach storage. */
   const mostly = <T>(valid: fc.Arbitrary<T>) =>
@@ -237,12 +244,14 @@ describe('hostile input never yields a 5xx', () => {
         ),
         async (resource, params) => {
           const query = params.map(([k, v]) => `${encodeURIComponent(k)}=${v}`).join('&');
-          const res = await a.get(`/api/v1/${resource}?${query}`);
-          if (!ACCEPTED.includes(res.status))
+          const url = `/api/v1/${resource}?${query}`;
+          const res = await a.get(url);
+          if (!acceptedFor(url, ACCEPTED).includes(res.status))
             throw new Error(`${res.status} ${JSON.stringify(res.body)} for ${query}`);
         },
       ),
-      { numRuns: 80 },
+      // The first example is a URL over Node's limit (a 5,000-character string, percent-encoded).
+      { numRuns: 80, examples: [['plans', [['page', '%78'.repeat(6_000)]]]] },
     );
   }, 60_000);
 
@@ -253,8 +262,9 @@ describe('hostile input never yields a 5xx', () => {
         fc.constantFrom('get', 'delete') as fc.Arbitrary<'get' | 'delete'>,
         urlPart.filter((s) => s.length > 0),
         async (resource, method, id) => {
-          const res = await a[method](`/api/v1/${resource}/${id}`);
-          if (![200, 400, 404].includes(res.status))
+          const url = `/api/v1/${resource}/${id}`;
+          const res = await a[method](url);
+          if (!acceptedFor(url, [200, 400, 404]).includes(res.status))
             throw new Error(`${res.status} ${JSON.stringify(res.body)} for ${id}`);
         },
       ),
