@@ -17,6 +17,7 @@ import { BASELINE_COLLECTION } from './activities';
 import { processMemory, startBenchStack, type BenchStack } from './support/stack';
 import { table, until } from './support/measure';
 import {
+  activityTimes,
   apiClient,
   createSeatCatalog,
   createSubscriptions,
@@ -24,12 +25,16 @@ import {
   inParallel,
   seatEvent,
   simulateSubscription,
+  subscriptionWorkflowId,
+  type ActivityTimes,
   type SeatEventInput,
 } from './support/seats';
 import type { baselineCycleWorkflow } from './workflows';
 
 const N = Number(process.argv[2] ?? 1000);
 const TIMEOUT_MS = 60 * 60_000;
+/** Workflows whose histories are read for the time breakdown (evenly spread over the N). */
+const SAMPLE = 50;
 
 function log(message: string): void {
   console.error(`[billing-day] ${message}`);
@@ -128,6 +133,22 @@ async function main(): Promise<void> {
           `expected ${N}, ${expectedCents} cents`,
       );
 
+    const sample = (ids: string[]) =>
+      Array.from(
+        { length: Math.min(SAMPLE, ids.length) },
+        (_, i) => ids[Math.floor((i * ids.length) / SAMPLE)]!,
+      );
+    const breakdown = (who: string, times: ActivityTimes[]) =>
+      times.map((t) => [`${who}: ${t.activity}`, t.perWorkflow, t.waitMs, t.runMs, t.perWorkflow * t.runMs]);
+    const baselineTimes = await activityTimes(
+      stack.client,
+      sample(Array.from({ length: N }, (_, i) => `bench-cycle-${i}`)),
+    );
+    const prorataTimes = await activityTimes(
+      stack.client,
+      sample(subs.map((s) => subscriptionWorkflowId(stack.organizationId, s.externalId))),
+    );
+
     const settings = ['WORKER_MAX_CONCURRENT_WORKFLOW_TASKS', 'WORKER_MAX_CONCURRENT_ACTIVITIES']
       .map((k) => `${k}=${process.env[k] ?? 'default (40)'}`)
       .join(', ');
@@ -160,6 +181,17 @@ async function main(): Promise<void> {
           prorata.perSecond / baseline.perSecond,
           prorata.peakMiB / baseline.peakMiB,
         ],
+      ]),
+    );
+    console.log(
+      `\nWhere the time went (histories of ${Math.min(SAMPLE, N)} workflows of each kind; wait = scheduled ` +
+        'to started, run = started to completed, means in ms):\n',
+    );
+    console.log(
+      table([
+        ['activity', 'calls per workflow', 'wait ms', 'run ms', 'run ms per workflow'],
+        ...breakdown('baseline', baselineTimes),
+        ...breakdown('prorata', prorataTimes),
       ]),
     );
   } finally {
