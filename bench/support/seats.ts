@@ -74,35 +74,43 @@ const millis = (t: { seconds?: unknown; nanos?: number | null } | null | undefin
   t ? Number(t.seconds ?? 0) * 1000 + (t.nanos ?? 0) / 1e6 : NaN;
 
 /**
- * Where the time of these workflows went, from their histories (latest run of each): per activity
+ * Where the time of these workflows went, from their histories (every run): per activity
  * type, calls per workflow, mean queue wait and mean run time. Slowest total first.
  */
 export async function activityTimes(client: Client, workflowIds: string[]): Promise<ActivityTimes[]> {
   const byType = new Map<string, { calls: number; wait: number; run: number }>();
-  for (const id of workflowIds) {
-    const events = (await client.workflow.getHandle(id).fetchHistory()).events ?? [];
-    const scheduled = new Map<number, { type: string; at: number }>();
-    const started = new Map<number, number>();
-    for (const e of events) {
-      const id = Number(e.eventId);
-      const at = millis(e.eventTime);
-      const s = e.activityTaskScheduledEventAttributes;
-      if (s) scheduled.set(id, { type: s.activityType?.name ?? '?', at });
-      const st = e.activityTaskStartedEventAttributes;
-      if (st) started.set(Number(st.scheduledEventId), at);
-      const end = e.activityTaskCompletedEventAttributes ?? e.activityTaskFailedEventAttributes;
-      if (end) {
-        const from = scheduled.get(Number(end.scheduledEventId));
-        const begin = started.get(Number(end.scheduledEventId));
-        if (!from || begin === undefined) continue;
-        const t = byType.get(from.type) ?? { calls: 0, wait: 0, run: 0 };
-        t.calls++;
-        t.wait += begin - from.at;
-        t.run += at - begin;
-        byType.set(from.type, t);
+  const runsOf = async function* (workflowId: string) {
+    let runId: string | undefined;
+    do {
+      const events = (await client.workflow.getHandle(workflowId, runId).fetchHistory()).events ?? [];
+      yield events;
+      runId = events[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId ?? undefined;
+    } while (runId);
+  };
+  for (const workflowId of workflowIds)
+    for await (const events of runsOf(workflowId)) {
+      const scheduled = new Map<number, { type: string; at: number }>();
+      const started = new Map<number, number>();
+      for (const e of events) {
+        const id = Number(e.eventId);
+        const at = millis(e.eventTime);
+        const s = e.activityTaskScheduledEventAttributes;
+        if (s) scheduled.set(id, { type: s.activityType?.name ?? '?', at });
+        const st = e.activityTaskStartedEventAttributes;
+        if (st) started.set(Number(st.scheduledEventId), at);
+        const end = e.activityTaskCompletedEventAttributes ?? e.activityTaskFailedEventAttributes;
+        if (end) {
+          const from = scheduled.get(Number(end.scheduledEventId));
+          const begin = started.get(Number(end.scheduledEventId));
+          if (!from || begin === undefined) continue;
+          const t = byType.get(from.type) ?? { calls: 0, wait: 0, run: 0 };
+          t.calls++;
+          t.wait += begin - from.at;
+          t.run += at - begin;
+          byType.set(from.type, t);
+        }
       }
     }
-  }
   return [...byType.entries()]
     .map(([activity, t]) => ({
       activity,
