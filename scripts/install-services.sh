@@ -60,7 +60,7 @@ install_ferretdb() {
   local mod="github.com/FerretDB/FerretDB@$FERRETDB_VERSION" stamp="$BIN/.ferretdb.version"
   local build="$mod+id-index-2"
   if [ -x "$BIN/ferretdb" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$build" ]; then
-    log "ferretdb: cached at $BIN/ferretdb ($mod)"
+    log "ferretdb: cached at $BIN/ferretdb ($build)"
     return
   fi
   need go ferretdb "Go >= 1.22 (https://go.dev/dl)"
