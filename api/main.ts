@@ -9,7 +9,7 @@ import { EventDelivery } from './event-delivery';
 async function main(): Promise<void> {
   const config = loadConfig();
   if (!config.MONGODB_URI) throw new Error('MONGODB_URI is required');
-  const database = await connectDatabase(config.MONGODB_URI, config.MONGODB_DB);
+  const database = await connectDatabase(config.MONGODB_URI, config.MONGODB_DB, { replaceStuckClient: true });
   await ensureIndexes(database.db);
   const temporal = await connectTemporal(config);
   const eventDelivery = new EventDelivery(database.db, temporal.client, config.TEMPORAL_TASK_QUEUE);

@@ -26,7 +26,7 @@ export async function runWorker(options: WorkerOptions = {}): Promise<void> {
   const bundle = options.workflowBundlePath ?? WORKFLOW_BUNDLE;
   if (!config.MONGODB_URI) throw new Error('MONGODB_URI is required');
   if (!existsSync(bundle)) throw new Error(`${bundle} is missing: run npm run build`);
-  const database = await connectDatabase(config.MONGODB_URI, config.MONGODB_DB);
+  const database = await connectDatabase(config.MONGODB_URI, config.MONGODB_DB, { replaceStuckClient: true });
   await ensureIndexes(database.db);
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   // Activities that talk to other workflows (credit application asks the wallet workflows).

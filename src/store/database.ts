@@ -1,8 +1,13 @@
 import { MongoClient, type AnyBulkWriteOperation, type Collection, type Db, type Document } from 'mongodb';
 
 export interface Database {
-  client: MongoClient;
+  /**
+   * The database of the process's current client. It stays the same object when a stuck client is
+   * replaced (`replaceStuckClient`), so take collections from it per operation, never keep one.
+   */
   db: Db;
+  /** The current client (replaced when stuck). */
+  readonly client: MongoClient;
   close(): Promise<void>;
 }
 
@@ -13,19 +18,108 @@ export interface Database {
  */
 export const DEFAULT_MAX_POOL_SIZE = 16;
 
+/** How often a long-running process checks that its client still reaches the database. */
+export const CLIENT_CHECK_INTERVAL_MS = 5_000;
+/** Consecutive failed checks (each a ping given `CLIENT_PING_TIMEOUT_MS`) before a new client is tried. */
+export const CLIENT_STUCK_AFTER_CHECKS = 6;
+const CLIENT_PING_TIMEOUT_MS = 5_000;
+/** A replaced client is closed this long after, so that operations it still runs can finish. */
+const REPLACED_CLIENT_GRACE_MS = 60_000;
+
+async function answersPing(db: Db): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      db.command({ ping: 1 }).then(() => true),
+      new Promise<boolean>((ok) => (timer = setTimeout(() => ok(false), CLIENT_PING_TIMEOUT_MS))),
+    ]);
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /**
  * One MongoClient per process. Short server-selection timeout so a dead database turns into a
  * quick 503 rather than a hung request.
+ *
+ * `replaceStuckClient` (the API and the worker): after FerretDB was stopped and restarted, the
+ * driver (mongodb 7.9) sometimes never reconnected: every operation failed with the same
+ * "connection N ... closed" error while a new client reached the same server at once (found by the
+ * dependency-restart drill). So a process that runs for long checks its client every
+ * `CLIENT_CHECK_INTERVAL_MS`; after `CLIENT_STUCK_AFTER_CHECKS` failures in a row it opens a new
+ * client, and only if that one answers does it take its place (a database that is really down
+ * keeps the old client, which reconnects by itself once it is back).
  */
-export async function connectDatabase(uri: string, dbName: string): Promise<Database> {
-  const client = new MongoClient(uri, {
-    serverSelectionTimeoutMS: 5_000,
-    connectTimeoutMS: 5_000,
-    ...(/[?&]maxPoolSize=/i.test(uri) ? {} : { maxPoolSize: DEFAULT_MAX_POOL_SIZE }),
+export async function connectDatabase(
+  uri: string,
+  dbName: string,
+  options: { replaceStuckClient?: boolean | { intervalMs: number; afterChecks: number } } = {},
+): Promise<Database> {
+  const open = async () => {
+    const client = new MongoClient(uri, {
+      serverSelectionTimeoutMS: 5_000,
+      connectTimeoutMS: 5_000,
+      ...(/[?&]maxPoolSize=/i.test(uri) ? {} : { maxPoolSize: DEFAULT_MAX_POOL_SIZE }),
+    });
+    await client.connect();
+    return { client, db: client.db(dbName) };
+  };
+  let current = await open();
+  const db = new Proxy({} as Db, {
+    get(_target, prop) {
+      const value: unknown = Reflect.get(current.db, prop, current.db);
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(current.db) : value;
+    },
   });
-  await client.connect();
-  const db = client.db(dbName);
-  return { client, db, close: () => client.close() };
+
+  let failures = 0;
+  let checking = false;
+  const check = async () => {
+    if (checking) return;
+    checking = true;
+    try {
+      if (await answersPing(current.client.db(dbName))) {
+        failures = 0;
+        return;
+      }
+      if (++failures < afterChecks) return;
+      const fresh = await open().catch(() => null);
+      if (!fresh) return; // the database itself is unreachable: nothing to replace yet
+      if (!(await answersPing(fresh.db))) {
+        await fresh.client.close(true).catch(() => undefined);
+        return;
+      }
+      const old = current.client;
+      current = fresh;
+      console.warn(
+        `[db] MongoDB unanswered through this client for ${failures} checks while a new client reaches it: ` +
+          'replaced the client',
+      );
+      failures = 0;
+      setTimeout(() => void old.close(true).catch(() => undefined), REPLACED_CLIENT_GRACE_MS).unref();
+    } finally {
+      checking = false;
+    }
+  };
+  const { intervalMs, afterChecks } =
+    typeof options.replaceStuckClient === 'object'
+      ? options.replaceStuckClient
+      : { intervalMs: CLIENT_CHECK_INTERVAL_MS, afterChecks: CLIENT_STUCK_AFTER_CHECKS };
+  const timer = options.replaceStuckClient ? setInterval(() => void check(), intervalMs) : null;
+  timer?.unref();
+
+  return {
+    db,
+    get client() {
+      return current.client;
+    },
+    async close() {
+      if (timer) clearInterval(timer);
+      await current.client.close();
+    },
+  };
 }
 
 export async function pingDatabase(db: Db): Promise<void> {

@@ -69,8 +69,10 @@ describe('fault drill: the Temporal dev server and MongoDB stopped and restarted
     const monthStart = Date.UTC(new Date(now).getUTCFullYear(), new Date(now).getUTCMonth(), 1);
     const subs = Array.from({ length: SUBSCRIPTIONS }, (_, i) => ({
       externalId: `drill3_${String(i).padStart(2, '0')}`,
-      // Half started this month; half 35 to 53 days ago, with seats before this month (invoiced).
-      subscriptionAt: i % 2 === 0 ? monthStart : Math.floor((now - (35 + i) * DAY) / 1000) * 1000,
+      // Half started this month; half 12 to 31 days before it began, with seats (at +1, +2 and +9
+      // days) that all fall before this month whatever today's date (invoiced). Counting back from
+      // today instead put the +9-day seat into this month at the end of a month.
+      subscriptionAt: i % 2 === 0 ? monthStart : Math.floor((monthStart - (12 + i) * DAY) / 1000) * 1000,
       earlier: [] as SeatEventInput[],
     }));
     for (const s of subs.filter((s) => s.subscriptionAt < monthStart)) {
@@ -212,13 +214,17 @@ describe('fault drill: the Temporal dev server and MongoDB stopped and restarted
     let billed = 0;
     for (const s of subs) {
       const mine = report.accepted.filter((e) => e.external_subscription_id === s.externalId);
+      let last = '';
       const usage = await eventually(`usage of ${s.externalId} with all its events`, 180_000, async () => {
         const res = await call<{ customer_usage: LagoCustomerUsage }>(
           'GET',
           `/customers/${s.externalId}_customer/current_usage?external_subscription_id=${s.externalId}`,
         );
         const u = res.status === 200 ? res.body.customer_usage : undefined;
+        last = `${res.status}: ${u ? `${u.charges_usage[0]?.events_count} events` : JSON.stringify(res.body)}`;
         return u && u.charges_usage[0]?.events_count === mine.length ? u : undefined;
+      }).catch((err: Error) => {
+        throw new Error(`${err.message}; expected ${mine.length} events, last answer ${last}`);
       });
       const simulation = simulateSubscription(
         catalog,

@@ -2,7 +2,7 @@ import { MongoServerError } from 'mongodb';
 import { loadConfig } from '../../src/config';
 import { startMongo, type TestMongo } from '../support/services';
 import { ensureIndexes } from '../../src/store/indexes';
-import { DEFAULT_MAX_POOL_SIZE, MAX_BULK_OPERATIONS } from '../../src/store/database';
+import { connectDatabase, DEFAULT_MAX_POOL_SIZE, MAX_BULK_OPERATIONS } from '../../src/store/database';
 import { markDelivered } from '../../src/store/events';
 import { createOrganization, findOrganizationByApiKey, apiKeys } from '../../src/store/organizations';
 
@@ -59,6 +59,30 @@ describe('MongoDB (FerretDB on SQLite unless MONGODB_URI is set)', () => {
       );
     },
   );
+
+  it('replaces a client that stopped reaching the database once a new client reaches it', async () => {
+    const database = await connectDatabase(mongo.uri, mongo.dbName, {
+      replaceStuckClient: { intervalMs: 100, afterChecks: 3 },
+    });
+    try {
+      const stuck = database.client;
+      await database.db.collection('replace_probe').insertOne({ _id: 'before' as never });
+      // What the driver did after a FerretDB restart: every command through this client fails.
+      const closed = Object.assign(new Error('connection 4 to 127.0.0.1 closed'), {
+        name: 'MongoNetworkError',
+      });
+      jest.spyOn(stuck, 'db').mockImplementation(() => ({ command: () => Promise.reject(closed) }) as never);
+      const deadline = Date.now() + 20_000;
+      while (database.client === stuck && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(database.client).not.toBe(stuck);
+      expect(await database.db.collection('replace_probe').countDocuments({ _id: 'before' as never })).toBe(
+        1,
+      );
+    } finally {
+      jest.restoreAllMocks();
+      await database.close();
+    }
+  }, 30_000);
 
   it('enforces unique indexes and idempotent $setOnInsert upserts', async () => {
     const col = mongo.database.db.collection<{ _id: string; org: string; code: string; n?: number }>('probe');
