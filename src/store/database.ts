@@ -20,21 +20,25 @@ export const DEFAULT_MAX_POOL_SIZE = 16;
 
 /** How often a long-running process checks that its client still reaches the database. */
 export const CLIENT_CHECK_INTERVAL_MS = 5_000;
-/** Consecutive failed checks (each a ping given `CLIENT_PING_TIMEOUT_MS`) before a new client is tried. */
+/** Consecutive failed pings (errors, not slow answers) before a new client is tried. */
 export const CLIENT_STUCK_AFTER_CHECKS = 6;
-const CLIENT_PING_TIMEOUT_MS = 5_000;
-/** A replaced client is closed this long after, so that operations it still runs can finish. */
-const REPLACED_CLIENT_GRACE_MS = 60_000;
+/** A ping slower than this is "busy", never "failed": a loaded database must not cost its client. */
+const CLIENT_PING_PATIENCE_MS = 30_000;
+/** At most one replacement per this long. */
+const CLIENT_REPLACEMENT_PAUSE_MS = 60_000;
+/** A replaced client is closed this long after (its operations were failing anyway). */
+const REPLACED_CLIENT_GRACE_MS = 10_000;
 
-async function answersPing(db: Db): Promise<boolean> {
+/** 'answered', 'failed' (the driver gave an error) or 'busy' (no answer within the patience). */
+async function pingOutcome(db: Db): Promise<'answered' | 'failed' | 'busy'> {
   let timer: NodeJS.Timeout | undefined;
   try {
     return await Promise.race([
-      db.command({ ping: 1 }).then(() => true),
-      new Promise<boolean>((ok) => (timer = setTimeout(() => ok(false), CLIENT_PING_TIMEOUT_MS))),
+      db.command({ ping: 1 }).then(() => 'answered' as const),
+      new Promise<'busy'>((ok) => (timer = setTimeout(() => ok('busy'), CLIENT_PING_PATIENCE_MS))),
     ]);
   } catch {
-    return false;
+    return 'failed';
   } finally {
     clearTimeout(timer);
   }
@@ -48,9 +52,12 @@ async function answersPing(db: Db): Promise<boolean> {
  * driver (mongodb 7.9) sometimes never reconnected: every operation failed with the same
  * "connection N ... closed" error while a new client reached the same server at once (found by the
  * dependency-restart drill). So a process that runs for long checks its client every
- * `CLIENT_CHECK_INTERVAL_MS`; after `CLIENT_STUCK_AFTER_CHECKS` failures in a row it opens a new
- * client, and only if that one answers does it take its place (a database that is really down
- * keeps the old client, which reconnects by itself once it is back).
+ * `CLIENT_CHECK_INTERVAL_MS`; after `CLIENT_STUCK_AFTER_CHECKS` pings in a row that failed with
+ * an error it opens a new client, and only if that one answers does it take its place (a database
+ * that is really down keeps the old client, which reconnects by itself once it is back). A slow
+ * ping never counts: under a loaded FerretDB the pool's queue delays it, and a first version that
+ * counted slow pings replaced clients over and over (each new pool added load, each closed one
+ * interrupted requests).
  */
 export async function connectDatabase(
   uri: string,
@@ -76,26 +83,30 @@ export async function connectDatabase(
 
   let failures = 0;
   let checking = false;
+  let replacedAt = 0;
   const check = async () => {
     if (checking) return;
     checking = true;
     try {
-      if (await answersPing(current.client.db(dbName))) {
+      const outcome = await pingOutcome(current.client.db(dbName));
+      if (outcome !== 'failed') {
+        // Answered, or slow because the database is loaded: either way this client is not stuck.
         failures = 0;
         return;
       }
-      if (++failures < afterChecks) return;
+      if (++failures < afterChecks || Date.now() - replacedAt < CLIENT_REPLACEMENT_PAUSE_MS) return;
       const fresh = await open().catch(() => null);
       if (!fresh) return; // the database itself is unreachable: nothing to replace yet
-      if (!(await answersPing(fresh.db))) {
+      if ((await pingOutcome(fresh.db)) !== 'answered') {
         await fresh.client.close(true).catch(() => undefined);
         return;
       }
       const old = current.client;
       current = fresh;
+      replacedAt = Date.now();
       console.warn(
-        `[db] MongoDB unanswered through this client for ${failures} checks while a new client reaches it: ` +
-          'replaced the client',
+        `[db] every ping through this MongoDB client failed ${failures} times in a row while a new ` +
+          'client reaches the database: replaced the client',
       );
       failures = 0;
       setTimeout(() => void old.close(true).catch(() => undefined), REPLACED_CLIENT_GRACE_MS).unref();
