@@ -170,7 +170,7 @@ export function eventRoutes(deps: ApiDeps, delivery: EventDelivery): Router {
         );
       }
       const inserted = docs.filter((_, i) => !refused.includes(i));
-      // By bare _id, one update each: FerretDB on SQLite serves only that from an index.
+      // By _id, one delete per command (writeOneByOne): FerretDB serves _id from its index.
       if (inserted.length > 0)
         await writeOneByOne(
           events(db),

@@ -34,7 +34,7 @@ async function pingOutcome(db: Db): Promise<'answered' | 'failed' | 'busy'> {
   let timer: NodeJS.Timeout | undefined;
   try {
     return await Promise.race([
-      db.command({ ping: 1 }).then(() => 'answered' as const),
+      pingDatabase(db).then(() => 'answered' as const),
       new Promise<'busy'>((ok) => (timer = setTimeout(() => ok('busy'), CLIENT_PING_PATIENCE_MS))),
     ]);
   } catch {
@@ -81,6 +81,10 @@ export async function connectDatabase(
     },
   });
 
+  const { intervalMs, afterChecks } =
+    typeof options.replaceStuckClient === 'object'
+      ? options.replaceStuckClient
+      : { intervalMs: CLIENT_CHECK_INTERVAL_MS, afterChecks: CLIENT_STUCK_AFTER_CHECKS };
   let failures = 0;
   let checking = false;
   let replacedAt = 0;
@@ -114,10 +118,6 @@ export async function connectDatabase(
       checking = false;
     }
   };
-  const { intervalMs, afterChecks } =
-    typeof options.replaceStuckClient === 'object'
-      ? options.replaceStuckClient
-      : { intervalMs: CLIENT_CHECK_INTERVAL_MS, afterChecks: CLIENT_STUCK_AFTER_CHECKS };
   const timer = options.replaceStuckClient ? setInterval(() => void check(), intervalMs) : null;
   timer?.unref();
 
