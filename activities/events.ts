@@ -1,6 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import type { Db } from 'mongodb';
-import { events, markDelivered, toSeatEventMessage, type EventDoc } from '../src/store/events';
+import { eventId, events, markDelivered, toSeatEventMessage, type EventDoc } from '../src/store/events';
 import { isDuplicateKey } from '../src/store/database';
 import type { SeatEventMessage } from '../src/contracts/subscription-workflow';
 
@@ -59,7 +58,8 @@ export function createEventActivities({ db }: { db: Db }) {
 
     /**
      * Stores events a product service signalled straight to the workflow, so the API lists them too.
-     * Idempotent: the unique (organization, subscription, transaction_id) index turns a retry into a no-op.
+     * Idempotent: the `_id` derived from (organization, subscription, transaction_id), and the unique index
+     * on those, turn a retry into a no-op.
      */
     async recordEvents(input: {
       organizationId: string;
@@ -69,7 +69,10 @@ export function createEventActivities({ db }: { db: Db }) {
       if (input.events.length === 0) return { inserted: 0 };
       const now = new Date();
       const docs: EventDoc[] = input.events.map((e) => ({
-        _id: randomUUID(),
+        _id: eventId(input.organizationId, {
+          external_subscription_id: input.externalSubscriptionId,
+          transaction_id: e.transaction_id,
+        }),
         organization_id: input.organizationId,
         external_subscription_id: input.externalSubscriptionId,
         transaction_id: e.transaction_id,

@@ -1,5 +1,6 @@
 import type { Db } from 'mongodb';
-import { invoices, stableUuid, type InvoiceDoc } from '../src/store/invoices';
+import { invoices, type InvoiceDoc } from '../src/store/invoices';
+import { stableUuid } from '../src/store/stable-uuid';
 import { claimInvoiceNumbers } from '../src/store/invoice-numbers';
 import { customers, documentNumberPrefix } from '../src/store/customers';
 import { organizations } from '../src/store/organizations';

@@ -31,7 +31,8 @@ import {
   walletTransactions,
   type WalletDoc,
 } from '../src/store/wallets';
-import { invoices, stableUuid, type InvoiceDoc } from '../src/store/invoices';
+import { invoices, type InvoiceDoc } from '../src/store/invoices';
+import { stableUuid } from '../src/store/stable-uuid';
 import { claimInvoiceNumbers } from '../src/store/invoice-numbers';
 import { applicableTimezone, customers, documentNumberPrefix } from '../src/store/customers';
 import { organizations } from '../src/store/organizations';

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { Router } from 'express';
 import { z } from 'zod';
 import type { ApiDeps } from '../app';
@@ -15,7 +14,7 @@ import {
   parseUnixSecondsToMs,
   type EventInput,
 } from '../../src/contracts/lago/event';
-import { events, type EventDoc } from '../../src/store/events';
+import { eventId, events, findStoredEvent, type EventDoc, type EventKey } from '../../src/store/events';
 import { writeOneByOne, isDuplicateKey } from '../../src/store/database';
 import { metricFieldNames, type EventDelivery, type MetricFieldNames } from '../event-delivery';
 
@@ -62,7 +61,7 @@ function toDoc(organizationId: string, input: EventInput, now: Date, metrics: Me
       ? now.getTime()
       : parseUnixSecondsToMs(input.timestamp)!;
   return {
-    _id: randomUUID(),
+    _id: eventId(organizationId, input),
     organization_id: organizationId,
     external_subscription_id: input.external_subscription_id,
     transaction_id: input.transaction_id,
@@ -85,7 +84,7 @@ function toDoc(organizationId: string, input: EventInput, now: Date, metrics: Me
 }
 
 /** Lago's idempotency key of an event within an organization. */
-function eventKey(e: { external_subscription_id: string; transaction_id: string }): string {
+function eventKey(e: EventKey): string {
   return JSON.stringify([e.external_subscription_id, e.transaction_id]);
 }
 
@@ -130,15 +129,16 @@ export function eventRoutes(deps: ApiDeps, delivery: EventDelivery): Router {
     );
   }
 
-  /** A retried event that is stored but was never delivered is delivered now (then still a 422). */
-  async function redeliverIfPending(
-    organizationId: string,
-    keys: { external_subscription_id: string; transaction_id: string }[],
-  ) {
-    const stored = await events(db)
-      .find({ organization_id: organizationId, delivered_at: null, awaiting_subscription: false, $or: keys })
-      .toArray();
-    if (stored.length > 0) await deliverQuietly(organizationId, stored);
+  /**
+   * A retried event that is stored but was never delivered is delivered now (then still a 422).
+   * Each read is by the key's derived `_id`: a retry storm after a crash stays index lookups.
+   */
+  async function redeliverIfPending(organizationId: string, keys: EventKey[]) {
+    const stored = await Promise.all(keys.map((key) => findStoredEvent(db, organizationId, key)));
+    const pending = stored.filter(
+      (d): d is EventDoc => d !== null && d.delivered_at === null && !d.awaiting_subscription,
+    );
+    if (pending.length > 0) await deliverQuietly(organizationId, pending);
   }
 
   async function insertOrUnavailable(doc: EventDoc): Promise<void> {

@@ -1,5 +1,6 @@
 import type { Db } from 'mongodb';
 import { writeOneByOne } from './database';
+import { stableUuid } from './stable-uuid';
 import type { SeatEventMessage } from '../contracts/subscription-workflow';
 
 /**
@@ -8,7 +9,7 @@ import type { SeatEventMessage } from '../contracts/subscription-workflow';
  * code queries.
  */
 export interface EventDoc {
-  _id: string; // lago_id
+  _id: string; // lago_id, `eventId` of the idempotency key
   organization_id: string;
   external_subscription_id: string;
   transaction_id: string;
@@ -32,6 +33,24 @@ export interface EventDoc {
   problems_reported: boolean;
 }
 
+/** Lago's idempotency key of an event: unique within an organization. */
+export interface EventKey {
+  external_subscription_id: string;
+  transaction_id: string;
+}
+
+/**
+ * An event's `_id` (its lago_id), derived from its idempotency key, so every lookup of a stored
+ * event by key is a lookup by `_id`: an index lookup on every backend (FerretDB on SQLite evaluates
+ * any other filter in Go over the whole collection). Events stored before ids were derived keep
+ * their random ids; `findStoredEvent` still finds those.
+ */
+export function eventId(organizationId: string, key: EventKey): string {
+  return stableUuid(
+    JSON.stringify(['event', organizationId, key.external_subscription_id, key.transaction_id]),
+  );
+}
+
 export function events(db: Db) {
   return db.collection<EventDoc>('events');
 }
@@ -45,6 +64,25 @@ export async function ensureEventIndexes(db: Db): Promise<void> {
   await events(db).createIndex({ organization_id: 1, transaction_id: 1 });
   await events(db).createIndex({ delivered_at: 1, awaiting_subscription: 1, created_at: 1 });
   await events(db).createIndex({ problems_reported: 1 });
+}
+
+/**
+ * The stored event with this idempotency key, or null: by its derived `_id`, then (for an event
+ * stored before ids were derived) by the key itself.
+ */
+export async function findStoredEvent(
+  db: Db,
+  organizationId: string,
+  key: EventKey,
+): Promise<EventDoc | null> {
+  return (
+    (await events(db).findOne({ _id: eventId(organizationId, key) })) ??
+    (await events(db).findOne({
+      organization_id: organizationId,
+      external_subscription_id: key.external_subscription_id,
+      transaction_id: key.transaction_id,
+    }))
+  );
 }
 
 export function parseProperties(doc: Pick<EventDoc, 'properties_json'>): Record<string, unknown> {

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { Db } from 'mongodb';
 import type { LagoFee } from '../billing/lago-shapes';
 
@@ -58,13 +57,4 @@ export async function ensureInvoiceIndexes(db: Db): Promise<void> {
   await invoices(db).createIndex({ lago_id: 1 }, { unique: true });
   await invoices(db).createIndex({ organization_id: 1, created_at: 1 });
   await invoices(db).createIndex({ organization_id: 1, external_customer_id: 1 });
-}
-
-/** A stable UUID (version-5 layout) for a deterministic id, so the invoice's lago_id survives retries. */
-export function stableUuid(id: string): string {
-  const h = createHash('sha1').update(`prorata:${id}`).digest();
-  h[6] = (h[6]! & 0x0f) | 0x50;
-  h[8] = (h[8]! & 0x3f) | 0x80;
-  const x = h.subarray(0, 16).toString('hex');
-  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20, 32)}`;
 }

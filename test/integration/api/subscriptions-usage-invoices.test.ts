@@ -2,7 +2,9 @@
  * Subscriptions, current usage and invoices over HTTP on the real stack (dev server, worker,
  * FerretDB): successes and every error shape.
  */
+import { randomUUID } from 'node:crypto';
 import { startStack, type Stack } from '../../support/stack';
+import { eventId, events, type EventDoc } from '../../../src/store/events';
 
 describe('subscriptions, current usage and invoices API', () => {
   let stack: Stack;
@@ -185,6 +187,56 @@ describe('subscriptions, current usage and invoices API', () => {
     );
     const paid = await call('PUT', `/invoices/${inv.lago_id}`, { invoice: { payment_status: 'succeeded' } });
     expect(paid.body.invoice.payment_status).toBe('succeeded');
+  });
+
+  it('delivers a retried event that was stored but never delivered, and still answers value_already_exist', async () => {
+    await call('POST', '/subscriptions', {
+      subscription: { external_customer_id: 'retry_co', plan_code: 'team', external_id: 'retry_sub' },
+    });
+    // As an API that died between storing and signalling leaves them: one stored under its derived
+    // _id, one under a random _id (stored before ids were derived from the idempotency key).
+    const now = new Date();
+    const stored = (transaction_id: string, _id: string, user: string): EventDoc => ({
+      _id,
+      organization_id: stack.organizationId,
+      external_subscription_id: 'retry_sub',
+      transaction_id,
+      code: 'seats',
+      timestamp: now,
+      properties_json: JSON.stringify({ user_id: user, operation_type: 'add' }),
+      precise_total_amount_cents: null,
+      created_at: now,
+      delivered_at: null,
+      awaiting_subscription: false,
+      source: 'api',
+      problems: [],
+      problems_reported: true,
+    });
+    const key = { external_subscription_id: 'retry_sub', transaction_id: 'r1' };
+    await events(stack.db).insertMany([
+      stored('r1', eventId(stack.organizationId, key), 'u1'),
+      stored('r2', randomUUID(), 'u2'),
+    ]);
+    for (const [transaction_id, user] of [
+      ['r1', 'u1'],
+      ['r2', 'u2'],
+    ]) {
+      const retry = await call('POST', '/events', {
+        event: {
+          transaction_id,
+          external_subscription_id: 'retry_sub',
+          code: 'seats',
+          timestamp: Math.floor(now.getTime() / 1000),
+          properties: { user_id: user, operation_type: 'add' },
+        },
+      });
+      expect(retry.body.error_details).toEqual({ transaction_id: ['value_already_exist'] });
+    }
+    expect(
+      await events(stack.db).countDocuments({ external_subscription_id: 'retry_sub', delivered_at: null }),
+    ).toBe(0);
+    const usage = await call('GET', '/customers/retry_co/current_usage?external_subscription_id=retry_sub');
+    expect(usage.body.customer_usage.charges_usage[0]).toMatchObject({ units: '2.0', events_count: 2 });
   });
 
   it('answers 503 with a clear body when no worker answers the usage query', async () => {
