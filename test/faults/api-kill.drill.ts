@@ -31,9 +31,9 @@ import { sendWithRetries } from './retrying-sender';
 
 const SUBSCRIPTIONS = 50;
 /**
- * 2,000 by default; issue #7's 20,000 with PRORATA_DRILL_EVENTS=20000 (on FerretDB 1.24 every event
- * costs a few SQLite write transactions, see the ingest benchmark in BENCHMARKS.md, so the full size
- * takes several minutes; against a MongoDB at MONGODB_URI it is quick).
+ * 2,000 by default (about a minute); issue #7's 20,000 with PRORATA_DRILL_EVENTS=20000 (on FerretDB
+ * 1.24 every event costs a few SQLite write transactions: 516 s on this machine, see
+ * docs/operations.md; against a MongoDB at MONGODB_URI it is quicker).
  */
 const EVENTS = Number(process.env.PRORATA_DRILL_EVENTS ?? 2_000);
 const KILL_AT = [Math.floor(EVENTS * 0.3), Math.floor(EVENTS * 0.65)];
