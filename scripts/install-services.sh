@@ -3,7 +3,8 @@
 #   temporal       Temporal CLI dev server (go install)
 #   test-server    Temporal's Java time-skipping test server (Maven) + an exec wrapper
 #   ferretdb       FerretDB, a MongoDB wire-protocol server on SQLite (go install)
-# Usage: scripts/install-services.sh [all|temporal|test-server|ferretdb]
+#   faketime       Debian's libfaketime, for `npm run test:dates` only (apt-get; not part of `all`)
+# Usage: scripts/install-services.sh [all|temporal|test-server|ferretdb|faketime]
 # Every step is idempotent: a binary already in the cache is reused.
 # Overrides: TEMPORAL_CLI_PATH, TEMPORAL_TEST_SERVER_PATH, FERRETDB_PATH (an existing executable),
 # MONGODB_URI (an existing MongoDB: FerretDB is not needed), PRORATA_CACHE (cache folder).
@@ -124,14 +125,26 @@ POM
   timed "downloading temporal-test-server $TEST_SERVER_VERSION and its runtime dependencies (Maven)" \
     mvn -q -B -f "$dir/pom.xml" org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies \
       -DincludeScope=runtime -DoutputDirectory="$dir/lib"
-  # The SDK SIGKILLs its direct child and gives it 5 s to open the port: exec java, and start the JVM
-  # lean (C1 only, serial GC, class-data sharing) so it is listening well inside that window.
+  # exec java, so stopping the wrapper's process stops the server; start the JVM lean (C1 only,
+  # serial GC, class-data sharing): the tests start it once per test file.
   cat >"$wrapper" <<WRAP
 #!/bin/sh
 exec java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xshare:auto -Xss512k \${TEMPORAL_TEST_SERVER_JAVA_OPTS:-} -cp "$dir/lib/*" io.temporal.testserver.TestServer "\$@"
 WRAP
   chmod +x "$wrapper"
   touch "$dir/.complete"
+}
+
+install_faketime() {
+  if command -v faketime >/dev/null 2>&1; then log "faketime: $(command -v faketime)"; return; fi
+  # Debian's package moves the clock of every dynamically linked process it starts (Node, java).
+  local sudo=""
+  [ "$(id -u)" = 0 ] || sudo=sudo
+  command -v apt-get >/dev/null 2>&1 || { log "ERROR: faketime is missing and there is no apt-get: install libfaketime's faketime"; exit 1; }
+  timed "installing faketime (apt-get)" sh -c \
+    "$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq faketime >/dev/null 2>&1 ||
+     { $sudo apt-get update -qq >/dev/null && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq faketime >/dev/null; }"
+  command -v faketime >/dev/null 2>&1 || { log "ERROR: apt-get did not install faketime"; exit 1; }
 }
 
 what="${1:-all}"
@@ -141,6 +154,7 @@ case "$what" in
   temporal) install_temporal ;;
   ferretdb) install_ferretdb ;;
   test-server) install_test_server ;;
-  *) log "unknown target '$what' (all|temporal|test-server|ferretdb)"; exit 2 ;;
+  faketime) install_faketime ;;
+  *) log "unknown target '$what' (all|temporal|test-server|ferretdb|faketime)"; exit 2 ;;
 esac
 log "services ready in $((SECONDS - t0)) s (cache: $CACHE)"

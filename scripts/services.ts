@@ -110,6 +110,29 @@ export async function startFerretDb(o: FerretDbOptions): Promise<RunningService>
   return svc;
 }
 
+export interface TimeSkippingServerOptions {
+  binary: string;
+  port: number;
+  logFile?: string;
+}
+
+/**
+ * Temporal's Java time-skipping test server; resolves once it listens. The SDK's own launcher gives
+ * it 5 s, which a JVM misses on a busy 2-core machine or under libfaketime (`npm run test:dates`),
+ * so tests start it here, with a minute to listen, and connect to it.
+ */
+export async function startTimeSkippingServer(o: TimeSkippingServerOptions): Promise<RunningService> {
+  requireExecutable(o.binary, 'Temporal test server');
+  const svc = spawnService('temporal-test-server', o.binary, [String(o.port)], o.logFile);
+  try {
+    await waitForPort(o.port, 60_000, svc.process);
+  } catch (err) {
+    await svc.stop(1_000);
+    throw new Error(`Temporal test server did not start: ${(err as Error).message}`);
+  }
+  return svc;
+}
+
 export interface TemporalDevServerOptions {
   binary: string;
   port: number;

@@ -11,16 +11,36 @@ import { temporal } from '@temporalio/proto';
 import { loadConfig, servicePaths } from '../../src/config';
 import { connectDatabase, type Database } from '../../src/store/database';
 import { customSearchAttributes } from '../../src/temporal/search-attributes';
-import { freePort, startFerretDb, type RunningService } from '../../scripts/services';
+import {
+  freePort,
+  startFerretDb,
+  startTimeSkippingServer,
+  type RunningService,
+} from '../../scripts/services';
 
 const config = loadConfig();
 export const paths = servicePaths(config);
 
 /** Temporal's Java time-skipping test server (no downloads: the locally built wrapper). */
 export async function startTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
-  const env = await TestWorkflowEnvironment.createTimeSkipping({
-    server: { executable: { type: 'existing-path', path: paths.testServer } },
+  const port = await freePort();
+  const server = await startTimeSkippingServer({ binary: paths.testServer, port });
+  // What `createTimeSkipping` does once its server listens (its launcher's 5 s window is too short
+  // here, see startTimeSkippingServer): a time-skipping environment on an existing server.
+  const env = await TestWorkflowEnvironment['create']({
+    server: { type: 'existing' },
+    address: `127.0.0.1:${port}`,
+    supportsTimeSkipping: true,
+    namespace: 'default',
+  }).catch(async (err: unknown) => {
+    await server.stop(1_000);
+    throw err;
   });
+  const teardown = env.teardown.bind(env);
+  env.teardown = async () => {
+    await teardown();
+    await server.stop(2_000);
+  };
   // The Java server has no start flag for custom search attributes: register them like a cluster admin.
   await env.connection.operatorService.addSearchAttributes({
     namespace: env.namespace ?? 'default',
