@@ -17,6 +17,8 @@ import {
   simulateFixture,
   type SubscriptionFixture,
 } from '../support/billing-fixtures';
+import { handProratedCharge } from '../support/hand-rule';
+import { daysInUtcMonth, monthsAhead, monthsFrom } from '../support/scenario-calendar';
 import { createActivities } from '../../activities';
 import { ensureIndexes } from '../../src/store/indexes';
 import { invoices } from '../../src/store/invoices';
@@ -92,11 +94,12 @@ describe('subscription workflow (time-skipping)', () => {
   }
 
   it('bills three months of seats (carry-over, duplicates, out-of-order) exactly as prorata simulate', async () => {
-    const t0 = await env.currentTimeMs();
-    const nov = new Date(t0);
-    const month = (k: number, day = 1, hour = 0) =>
-      Date.UTC(nov.getUTCFullYear(), nov.getUTCMonth() + k, day, hour);
-    // Start on the 25th of the current month, so the first period is partial.
+    // The scenario runs over the three months after the current one, so every instant in it lies
+    // ahead of the server's clock whatever day the suite runs; the figures follow from those
+    // months' lengths (D0, D1, D2), worked by hand below and by `prorata simulate`.
+    const month = monthsAhead(await env.currentTimeMs());
+    const [D0, D1, D2] = [daysInUtcMonth(month(0)), daysInUtcMonth(month(1)), daysInUtcMonth(month(2))];
+    // Start on the 25th, so the first period is partial.
     const subscriptionAt = month(0, 25, 6);
     await sleepUntil(subscriptionAt);
     const fixture = await seedSubscription(db, { externalId: 'acme_team', subscriptionAt });
@@ -125,15 +128,18 @@ describe('subscription workflow (time-skipping)', () => {
       await send(seat('e5', 'u4', 'add', month(1, 18, 12)));
 
       const usage = await handle.query(currentUsageQuery);
-      // December so far, seats projected to the 31st: u1 31 + u2 15 + u3 22 + u4 2 = 70 days of 31.
+      // The second month so far, seats projected to its last day: u1 D1 + u2 15 (1st to 15th) +
+      // u3 D1 - 9 (10th to the end) + u4 2 (18th and 19th) = 2·D1 + 8 seat-days of D1
+      // (in a 31-day month 70/31 -> 2.25807 -> $22.58).
+      const second = handProratedCharge(2 * D1 + 8, D1, 1000);
       expect(usage?.charges_usage[0]).toMatchObject({
         units: '2.0',
-        prorated_units: '2.25807',
-        amount_cents: 2258,
+        prorated_units: second.proratedUnits,
+        amount_cents: second.amountCents,
         events_count: 4,
       });
 
-      await sleepUntil(month(2, 1, 2)); // December's invoice
+      await sleepUntil(month(2, 1, 2)); // the second month's invoice
       const terminatedAt = month(2, 15, 12);
       await sleepUntil(terminatedAt);
       const result = await handle.executeUpdate(terminateUpdate, { args: [{ terminated_at: terminatedAt }] });
@@ -152,14 +158,15 @@ describe('subscription workflow (time-skipping)', () => {
           s.invoice.totalAmountCents,
         ]),
       );
-      // By hand ($10 per seat-month): first month 6 + 4 = 10 days of 30 -> 0.33334 -> $3.33;
-      // December 70/31 -> 2.25807 -> $22.58; January to the 15th: u1 15 + u3 15 = 30/31 -> 0.96775 -> $9.68.
-      expect(stored.map((i) => i.total_amount_cents)).toEqual([333, 2258, 968]);
-      expect(stored.map((i) => i.fees.find((f) => f.fee_type === 'charge')?.prorated_units)).toEqual([
-        '0.33334',
-        '2.25807',
-        '0.96775',
-      ]);
+      // By hand ($10 per seat-month): the first month u1 from the 25th (D0 - 24 days) + u2 from the
+      // 27th (D0 - 26) = 2·D0 - 50 of D0 (30 days: 10/30 -> 0.33334 -> $3.33; 31: 12/31 -> $3.87;
+      // 28: 6/28 -> $2.14); the second 2·D1 + 8 of D1 as above; the third to the 15th: u1 15 +
+      // u3 15 = 30 of D2 (31 days: 0.96775 -> $9.68).
+      const byHand = [handProratedCharge(2 * D0 - 50, D0, 1000), second, handProratedCharge(30, D2, 1000)];
+      expect(stored.map((i) => i.total_amount_cents)).toEqual(byHand.map((h) => h.amountCents));
+      expect(stored.map((i) => i.fees.find((f) => f.fee_type === 'charge')?.prorated_units)).toEqual(
+        byHand.map((h) => h.proratedUnits),
+      );
       expect(stored.map((i) => i.invoicing_reason)).toEqual([
         'subscription_periodic',
         'subscription_periodic',
@@ -185,9 +192,7 @@ describe('subscription workflow (time-skipping)', () => {
 
   it('keeps the invoice a draft through the grace period: a late event changes it, after finalization nothing does', async () => {
     const t0 = await env.currentTimeMs();
-    const d = new Date(t0);
-    const month = (k: number, day = 1, hour = 0) =>
-      Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + k, day, hour);
+    const month = monthsFrom(t0);
     const fixture = await seedSubscription(db, {
       externalId: 'grace_team',
       subscriptionAt: month(-1, 1),
@@ -228,9 +233,7 @@ describe('subscription workflow (time-skipping)', () => {
 
   it('catches up a subscription that started two months ago: every closed period billed at once, as simulate', async () => {
     const t0 = await env.currentTimeMs();
-    const d = new Date(t0);
-    const month = (k: number, day = 1, hour = 0) =>
-      Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + k, day, hour);
+    const month = monthsFrom(t0);
     const fixture = await seedSubscription(db, { externalId: 'late_team', subscriptionAt: month(-2, 10) });
     // Events stored before the workflow existed are loaded at its start.
     const early = [
@@ -274,9 +277,7 @@ describe('subscription workflow (time-skipping)', () => {
 
   it('leaves exactly one invoice when the invoice activity fails twice before succeeding', async () => {
     const t0 = await env.currentTimeMs();
-    const d = new Date(t0);
-    const month = (k: number, day = 1, hour = 0) =>
-      Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + k, day, hour);
+    const month = monthsFrom(t0);
     // Last month is already over: its invoice is issued as soon as the workflow starts.
     const fixture = await seedSubscription(db, { externalId: 'flaky_team', subscriptionAt: month(-1, 1) });
     await db.collection('events').insertOne({

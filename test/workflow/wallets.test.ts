@@ -28,6 +28,8 @@ import { subscriptionWorkflowId } from '../../src/temporal/ids';
 import { sendSeatEvents, type DirectSeatEvent } from '../../src/temporal/seat-events';
 import { walletConsumeUpdate, walletSettleUpdate, walletTopUpUpdate } from '../../src/temporal/messages';
 import type { subscriptionWorkflow } from '../../workflows/subscription';
+import { handProratedCharge } from '../support/hand-rule';
+import { daysInUtcMonth, monthsAhead } from '../support/scenario-calendar';
 
 describe('wallets and credits (time-skipping)', () => {
   let env: TestWorkflowEnvironment;
@@ -153,13 +155,8 @@ describe('wallets and credits (time-skipping)', () => {
     });
   const balanceOf = async (id: string) => (await wallets(db).findOne({ _id: id }))!;
 
-  function monthsFrom(t0: number) {
-    const d = new Date(t0);
-    return (k: number, day = 1, hour = 0) => Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + k, day, hour);
-  }
-
   it('draws two wallets by priority over three months, as prorata simulate; the rest stays due', async () => {
-    const month = monthsFrom(await env.currentTimeMs());
+    const month = monthsAhead(await env.currentTimeMs());
     const subscriptionAt = month(0, 25, 6);
     await sleepUntil(subscriptionAt);
     const fixture = await seedSubscription(db, { externalId: 'credits_team', subscriptionAt });
@@ -199,33 +196,42 @@ describe('wallets and credits (time-skipping)', () => {
         return stored[count - 1]!;
       };
 
+      // By hand ($10 per seat-month), from the months' own lengths D0, D1, D2 (the scenario runs in
+      // the three months after the current one).
+      const [D0, D1] = [daysInUtcMonth(month(0)), daysInUtcMonth(month(1))];
       await sleepUntil(month(1, 1, 2));
-      // November: u1 6 + u2 4 = 10 seat-days of 30 → 0.33334 × $10 = 333 cents, all from `first`.
+      // First month: u1 from the 25th (D0 - 24 days) + u2 from the 27th (D0 - 26) = 2·D0 - 50 of D0
+      // (30 days: 10/30 → 0.33334 × $10 = 333 cents; 28: 214; 31: 387), all from `first`.
+      const firstDue = handProratedCharge(2 * D0 - 50, D0, 1000).amountCents;
       expect(await expectBalances(1, month(1, 1, 2))).toMatchObject({
-        prepaid_credit_amount_cents: 333,
+        prepaid_credit_amount_cents: firstDue,
         total_amount_cents: 0,
         payment_status: 'succeeded',
       });
-      expect((await balanceOf(first._id)).balance_cents).toBe(2667);
+      expect((await balanceOf(first._id)).balance_cents).toBe(3000 - firstDue);
 
       await sleepUntil(month(1, 10, 12));
       await send(seat('c3', 'u3', 'add', month(1, 10, 12)));
       await sleepUntil(month(1, 15, 12));
       await send(seat('c4', 'u2', 'remove', month(1, 15, 12)));
       await sleepUntil(month(2, 1, 2));
-      // December: 31 + 15 + 22 = 68 of 31 → 2.19355 → 2194 cents, still all from `first`.
+      // Second month: u1 D1 + u2 15 + u3 D1 - 9 = 2·D1 + 6 of D1 (31 days: 68/31 → 2.19355 → 2194
+      // cents), still all from `first`: at most 387 + 2194 of its 3000.
+      const secondDue = handProratedCharge(2 * D1 + 6, D1, 1000).amountCents;
       expect(await expectBalances(2, month(2, 1, 2))).toMatchObject({
-        prepaid_credit_amount_cents: 2194,
+        prepaid_credit_amount_cents: secondDue,
         total_amount_cents: 0,
       });
-      expect((await balanceOf(first._id)).balance_cents).toBe(473);
+      const left = 3000 - firstDue - secondDue; // 473 after a 30- and a 31-day month; never over 1000
+      expect((await balanceOf(first._id)).balance_cents).toBe(left);
       expect((await balanceOf(second._id)).balance_cents).toBe(1000);
 
       await sleepUntil(month(3, 1, 2));
-      // January: 31 + 31 = 62 of 31 → 2000 cents: `first` gives its last 473, `second` its 1000, 527 stays due.
+      // Third month: two whole seats → 2000 cents whatever its length: `first` gives its last `left`,
+      // `second` its 1000, the rest stays due (527 after a 30- and a 31-day month).
       expect(await expectBalances(3, month(3, 1, 2))).toMatchObject({
-        prepaid_credit_amount_cents: 1473,
-        total_amount_cents: 527,
+        prepaid_credit_amount_cents: left + 1000,
+        total_amount_cents: 2000 - left - 1000,
         payment_status: 'pending',
       });
       expect((await balanceOf(first._id)).balance_cents).toBe(0);
@@ -238,9 +244,9 @@ describe('wallets and credits (time-skipping)', () => {
         outbound.map((t) => [t.wallet_id === first._id ? 'first' : 'second', t.amount_cents]).sort(),
       ).toEqual(
         [
-          ['first', 2194],
-          ['first', 333],
-          ['first', 473],
+          ['first', secondDue],
+          ['first', firstDue],
+          ['first', left],
           ['second', 1000],
         ].sort(),
       );
@@ -261,7 +267,7 @@ describe('wallets and credits (time-skipping)', () => {
   }, 180_000);
 
   it('does not spend a paid top-up before its credit invoice is paid, nor an expired wallet', async () => {
-    const month = monthsFrom(await env.currentTimeMs());
+    const month = monthsAhead(await env.currentTimeMs());
     const subscriptionAt = month(0, 25, 6);
     await sleepUntil(subscriptionAt);
     const fixture = await seedSubscription(db, { externalId: 'paid_team', subscriptionAt });
@@ -335,7 +341,7 @@ describe('wallets and credits (time-skipping)', () => {
   }, 180_000);
 
   it('spends exactly once when credit application is retried after a crash', async () => {
-    const month = monthsFrom(await env.currentTimeMs());
+    const month = monthsAhead(await env.currentTimeMs());
     const subscriptionAt = month(0, 25, 6);
     await sleepUntil(subscriptionAt);
     const fixture = await seedSubscription(db, { externalId: 'crash_team', subscriptionAt });
