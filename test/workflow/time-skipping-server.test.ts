@@ -12,6 +12,21 @@ describe('Temporal time-skipping test server (Java, built locally)', () => {
     await env?.teardown();
   });
 
+  // `npm run test:dates` moves every clock to an instant: both Node's and the Java server's must
+  // read it, or the run proves nothing about that date.
+  const instant = process.env.PRORATA_TEST_INSTANT;
+  (instant ? it : it.skip)(
+    `runs with Node's and the server's clocks at ${instant ?? 'the set instant'}`,
+    async () => {
+      const at = Date.parse(instant!);
+      const nearby = 30 * 60_000; // this run started at the instant, minutes ago
+      expect(Math.abs(Date.now() - at)).toBeLessThan(nearby);
+      // The server started at its own (moved) clock; it skips time only while workflows wait, so this
+      // runs before the month-long sleep below.
+      expect(Math.abs((await env.currentTimeMs()) - at)).toBeLessThan(nearby);
+    },
+  );
+
   it('sleeps through a whole calendar month in seconds of real time', async () => {
     const worker = await Worker.create({
       connection: env.nativeConnection,
