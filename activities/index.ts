@@ -6,10 +6,12 @@ import { createSubscriptionActivities } from './subscriptions';
 import { createWebhookActivities } from './webhooks';
 import { createNotificationActivities } from './notifications';
 import { createWalletActivities } from './wallets';
+import type { WebhookDestinationPolicy } from '../src/webhooks/destination-guard';
 
 export interface ActivityDeps {
   db: Db;
-  fetch?: typeof fetch;
+  /** Where webhooks may go; public http(s) destinations only when absent. */
+  webhookDestinations?: WebhookDestinationPolicy;
   /** The worker's Temporal client (credit application calls the wallet workflows). */
   client?: Client;
 }

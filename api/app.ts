@@ -17,6 +17,8 @@ import { notifyPlanChanged, terminateCustomerSubscriptions } from './subscriptio
 import { EventDelivery } from './event-delivery';
 import { openApiHandler } from './openapi';
 import { docsHandler } from './docs';
+import { LAGO_RATE_LIMITS, rateLimit, type RateLimits } from './rate-limit';
+import type { WebhookDestinationPolicy } from '../src/webhooks/destination-guard';
 
 export interface ApiDeps {
   db: Db;
@@ -26,6 +28,10 @@ export interface ApiDeps {
   onPlanUpdated?: (organizationId: string, planCode: string) => Promise<void>;
   /** Called after a customer was (soft-)deleted, to terminate its subscriptions. */
   onCustomerDeleted?: (organizationId: string, externalId: string) => Promise<void>;
+  /** Where webhook endpoints may point (src/config.ts); public http(s) destinations when absent. */
+  webhookDestinations?: WebhookDestinationPolicy;
+  /** Requests per second per organization; Lago's published limits when absent. */
+  rateLimits?: RateLimits;
   /** Delivers stored events to subscription workflows; created from db + client when absent. */
   eventDelivery?: EventDelivery;
 }
@@ -50,6 +56,7 @@ export function createApp(input: ApiDeps): Express {
   const v1 = Router();
   v1.use(express.json({ limit: BODY_LIMIT, type: () => true, strict: false }));
   v1.use(authenticate(deps.db));
+  v1.use(rateLimit(deps.rateLimits ?? LAGO_RATE_LIMITS));
   v1.use('/billable_metrics', billableMetricRoutes(deps));
   v1.use('/plans', planRoutes(deps));
   v1.use('/customers', currentUsageRoutes(deps));

@@ -34,10 +34,11 @@ export interface WebhookDeliveryDoc {
   object_type: string;
   /** The exact body sent (and re-sent on retries), as JSON text. */
   payload_json: string;
-  status: 'pending' | 'succeeded' | 'failed';
+  /** `refused`: the destination guard refused the URL or a redirect; never sent, never retried. */
+  status: 'pending' | 'succeeded' | 'failed' | 'refused';
   attempts: number;
   http_status: number | null;
-  /** Start of the endpoint's answer, or the network error. */
+  /** Start of the endpoint's answer, the network error, or why the destination was refused. */
   response: string | null;
   created_at: Date;
   updated_at: Date;
