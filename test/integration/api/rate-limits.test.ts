@@ -48,9 +48,9 @@ describe('rate limits per organization', () => {
 
     // Events and current usage have their own limits: A's flood of reads did not spend them.
     expect((await a.get('/api/v1/events/unknown-transaction')).status).toBe(404);
-    expect(
-      (await a.get('/api/v1/customers/nobody/current_usage?external_subscription_id=x')).status,
-    ).toBe(404);
+    expect((await a.get('/api/v1/customers/nobody/current_usage?external_subscription_id=x')).status).toBe(
+      404,
+    );
 
     // After Retry-After, A is served again.
     await new Promise((r) => setTimeout(r, Number(refused[0]!.headers['retry-after']) * 1000));
