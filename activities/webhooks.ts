@@ -9,6 +9,9 @@ import {
 } from '../src/store/webhook-endpoints';
 import { webhookBody } from '../src/webhooks/envelope';
 import { hmacSignature, webhookHeaders } from '../src/webhooks/signature';
+import { jwtSignature } from '../src/webhooks/jwt-signature';
+import { ensureWebhookSigningKey } from '../src/store/webhook-signing-keys';
+import type { OrganizationDoc } from '../src/store/organizations';
 import { STRICT_DESTINATIONS, type WebhookDestinationPolicy } from '../src/webhooks/destination-guard';
 import { guardedPost } from '../src/webhooks/guarded-post';
 
@@ -18,6 +21,8 @@ export interface WebhookActivityDeps {
   webhookDestinations?: WebhookDestinationPolicy;
   /** Per delivery, redirects included; 10 s by default. */
   timeoutMs?: number;
+  /** `iss` of `jwt` signatures, as Lago puts its API URL there (`PRORATA_API_URL`). */
+  apiUrl?: string;
 }
 
 export interface SendWebhookInput {
@@ -54,6 +59,7 @@ export const NO_WEBHOOK_SENT: SendWebhookResult = {
 };
 
 const DEFAULT_TIMEOUT_MS = 10_000;
+const DEFAULT_API_URL = 'http://127.0.0.1:3000';
 const RESPONSE_EXCERPT = 2_000;
 
 /** Text safe to store: FerretDB refuses NUL characters. */
@@ -75,10 +81,27 @@ export function createWebhookActivities(deps: WebhookActivityDeps) {
   const timeoutMs = deps.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const policy = deps.webhookDestinations ?? STRICT_DESTINATIONS;
 
+  const apiUrl = deps.apiUrl ?? DEFAULT_API_URL;
+
+  /** The signature headers of a body for this endpoint's algorithm. */
+  async function signedHeaders(
+    endpoint: WebhookEndpointDoc,
+    organization: OrganizationDoc,
+    payload: string,
+    uniqueKey: string,
+  ): Promise<Record<string, string>> {
+    if (endpoint.signature_algo !== 'jwt') {
+      return webhookHeaders(hmacSignature(organization.hmac_key, payload), uniqueKey, 'hmac');
+    }
+    const key = await ensureWebhookSigningKey(deps.db, organization._id);
+    if (!key) throw new Error(`organization ${organization._id} vanished`);
+    return webhookHeaders(jwtSignature(key.privateKeyPem, payload, apiUrl), uniqueKey, 'jwt');
+  }
+
   async function deliver(
     endpoint: WebhookEndpointDoc,
     input: SendWebhookInput,
-    hmacKey: string,
+    organization: OrganizationDoc,
     body: string,
   ): Promise<Outcome> {
     const deliveries = webhookDeliveries(deps.db);
@@ -114,7 +137,7 @@ export function createWebhookActivities(deps: WebhookActivityDeps) {
 
     const payload = record.payload_json;
     const outcome = await guardedPost(endpoint.webhook_url, {
-      headers: webhookHeaders(hmacSignature(hmacKey, payload), input.uniqueKey),
+      headers: await signedHeaders(endpoint, organization, payload, input.uniqueKey),
       body: payload,
       policy,
       timeoutMs,
@@ -163,7 +186,7 @@ export function createWebhookActivities(deps: WebhookActivityDeps) {
       const endpoints = await endpointsSubscribedTo(deps.db, input.organizationId, input.webhookType);
       const body = webhookBody(input);
       const outcomes = await Promise.allSettled(
-        endpoints.map((endpoint) => deliver(endpoint, input, organization.hmac_key, body)),
+        endpoints.map((endpoint) => deliver(endpoint, input, organization, body)),
       );
       const failures = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected');
       if (failures.length > 0) {

@@ -9,6 +9,7 @@ import { billableMetricRoutes } from './routes/billable-metrics';
 import { planRoutes } from './routes/plans';
 import { customerRoutes } from './routes/customers';
 import { webhookEndpointRoutes } from './routes/webhook-endpoints';
+import { webhookPublicKeyRoutes } from './routes/webhook-public-key';
 import { eventRoutes } from './routes/events';
 import { subscriptionRoutes } from './routes/subscriptions';
 import { invoiceRoutes, invoiceHtmlRoute } from './routes/invoices';
@@ -64,6 +65,7 @@ export function createApp(input: ApiDeps): Express {
   v1.use('/subscriptions', subscriptionRoutes(deps));
   v1.use('/invoices', invoiceRoutes(deps));
   v1.use('/webhook_endpoints', webhookEndpointRoutes(deps));
+  v1.use('/webhooks', webhookPublicKeyRoutes(deps));
   v1.use('/wallets', walletRoutes(deps));
   v1.use('/wallet_transactions', walletTransactionRoutes(deps));
   v1.use(

@@ -31,6 +31,8 @@ const envSchema = z.object({
   PRORATA_WEBHOOK_ALLOW_PRIVATE: flag,
   /** Comma-separated hosts webhooks may reach even when private (an internal receiver). */
   PRORATA_WEBHOOK_ALLOWED_HOSTS: z.string().default(''),
+  /** The API's public URL: the `iss` of `jwt` webhook signatures (Lago's LAGO_API_URL). */
+  PRORATA_API_URL: z.string().default('http://127.0.0.1:3000'),
   /** Lago's published limits: events 500 req/s, current usage 200 req/s. */
   PRORATA_RATE_LIMIT_EVENTS: perSecond(500),
   PRORATA_RATE_LIMIT_CURRENT_USAGE: perSecond(200),

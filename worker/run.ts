@@ -34,7 +34,7 @@ export async function runWorker(options: WorkerOptions = {}): Promise<void> {
   const clientConnection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
   const client = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE });
   const webhookDestinations = webhookDestinationPolicy(config);
-  const deps: ActivityDeps = { db: database.db, client, webhookDestinations };
+  const deps: ActivityDeps = { db: database.db, client, webhookDestinations, apiUrl: config.PRORATA_API_URL };
   const worker = await Worker.create({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,

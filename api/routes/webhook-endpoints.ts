@@ -9,11 +9,13 @@ import { parseQuery, parseRoot } from '../validation';
 import { serializeWebhookEndpoint } from '../../src/contracts/lago/serializers/webhook-endpoint';
 import { parseLagoInput } from '../../src/contracts/lago/error-details';
 import {
+  type SignatureAlgo,
   WEBHOOK_ENDPOINT_LIMIT,
   webhookEndpointCreateInput,
   webhookEndpointUpdateInput,
 } from '../../src/contracts/lago/webhook-endpoint';
 import { isDuplicateKey } from '../../src/store/database';
+import { ensureWebhookSigningKey } from '../../src/store/webhook-signing-keys';
 import {
   checkWebhookDestination,
   STRICT_DESTINATIONS,
@@ -35,13 +37,13 @@ registerRoute({
   method: 'post',
   path: '/webhook_endpoints',
   summary:
-    'Register a webhook endpoint (signature_algo `hmac` only: Base64(HMAC-SHA256(hmac key, body)) in X-Lago-Signature)',
+    'Register a webhook endpoint (signature_algo `hmac`, the default: Base64(HMAC-SHA256(hmac key, body)); `jwt`: RS256 JWT `{data: body, iss: API URL}` with the organization key pair, public key at GET /webhooks/json_public_key)',
   requestRoot: ROOT,
   requestSchema: webhookEndpointCreateInput,
   responses: {
     200: { description: 'The endpoint', root: ROOT },
     400: 'No `webhook_endpoint` root',
-    422: 'Invalid URL (`url_is_invalid`), a loopback, private, link-local or metadata destination (`destination_not_allowed`), URL already registered, `jwt` signature, or more than 10 endpoints',
+    422: 'Invalid URL (`url_is_invalid`), a loopback, private, link-local or metadata destination (`destination_not_allowed`), URL already registered, an unknown `signature_algo`, or more than 10 endpoints',
   },
 });
 registerRoute({
@@ -103,6 +105,12 @@ export function webhookEndpointRoutes(deps: ApiDeps): Router {
   const policy = deps.webhookDestinations ?? STRICT_DESTINATIONS;
   const router = Router();
 
+  /** `jwt` needs the organization's key pair: made before the endpoint exists, so every delivery has it. */
+  async function signatureAlgo(algo: SignatureAlgo | null | undefined, organizationId: string) {
+    if (algo === 'jwt') await ensureWebhookSigningKey(db, organizationId);
+    return algo ?? 'hmac';
+  }
+
   router.post('/', async (req, res) => {
     const organizationId = organizationOf(req)._id;
     const input = body(req, webhookEndpointCreateInput);
@@ -112,7 +120,7 @@ export function webhookEndpointRoutes(deps: ApiDeps): Router {
     }
     const fields: WebhookEndpointFields = {
       webhook_url: input.webhook_url,
-      signature_algo: input.signature_algo ?? 'hmac',
+      signature_algo: await signatureAlgo(input.signature_algo, organizationId),
       name: input.name ?? null,
       event_types: input.event_types ?? null,
     };
@@ -150,7 +158,8 @@ export function webhookEndpointRoutes(deps: ApiDeps): Router {
     if (input.webhook_url !== undefined) await refuseForbiddenDestination(input.webhook_url, policy);
     const changes: Partial<WebhookEndpointFields> = {};
     if (input.webhook_url !== undefined) changes.webhook_url = input.webhook_url;
-    if (input.signature_algo !== undefined) changes.signature_algo = input.signature_algo ?? 'hmac';
+    if (input.signature_algo !== undefined)
+      changes.signature_algo = await signatureAlgo(input.signature_algo, organizationId);
     if (input.name !== undefined) changes.name = input.name;
     if (input.event_types !== undefined) changes.event_types = input.event_types;
     try {

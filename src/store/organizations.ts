@@ -7,6 +7,9 @@ export interface OrganizationDoc {
   name: string;
   /** HMAC key for webhook signatures (Lago: organization.hmac_key). */
   hmac_key: string;
+  /** RSA key pair for `jwt` webhook signatures (src/store/webhook-signing-keys.ts), once needed. */
+  webhook_public_key_pem?: string;
+  webhook_private_key_pem?: string;
   created_at: Date;
 }
 

@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from 'mongodb';
-import type { WebhookType } from '../contracts/lago/webhook-endpoint';
+import type { SignatureAlgo, WebhookType } from '../contracts/lago/webhook-endpoint';
 
 /** A webhook endpoint (Lago `webhook_endpoints`); deleted for good, as Lago does. */
 export interface WebhookEndpointDoc {
   _id: string; // lago_id
   organization_id: string;
   webhook_url: string;
-  signature_algo: 'hmac';
+  signature_algo: SignatureAlgo;
   name: string | null;
   /** null: every webhook type. */
   event_types: WebhookType[] | null;

@@ -468,7 +468,7 @@ describe('fault drill: 10,000 generated malformed and hostile requests', () => {
         'webhook_url',
         fc.constantFrom('', null, 5, 'not a url', '://', 'http://', 'javascript:alert(1)', undefined),
       ],
-      ['signature_algo', fc.constantFrom('jwt', 'md5', 5)],
+      ['signature_algo', fc.constantFrom('JWT', 'md5', 'rs256', 5)],
     ],
     [`PUT /webhook_endpoints/${own.webhookId}`]: [
       ['webhook_url', fc.constantFrom('', null, 5, 'not a url', 'javascript:alert(1)')],

@@ -10,6 +10,8 @@ import {
   type WebhookEndpointDoc,
 } from '../../../src/store/webhook-endpoints';
 import { verifyHmacSignature } from '../../../src/webhooks/signature';
+import { verifyJwtSignature } from '../../../src/webhooks/jwt-signature';
+import { ensureWebhookSigningKey } from '../../../src/store/webhook-signing-keys';
 import { freePort } from '../../../scripts/services';
 import { startMongo, type TestMongo } from '../../support/services';
 import { ANY_DESTINATION, type WebhookDestinationPolicy } from '../../../src/webhooks/destination-guard';
@@ -355,5 +357,36 @@ describe('sendWebhook activity: signed Lago envelopes to subscribed endpoints, r
       refused: 0,
     });
     expect(receiver.received.map((r) => r.path).sort()).toEqual(['/all', '/customers']);
+  });
+
+  it('signs jwt endpoints with the organization key pair, verifiable with its public key and no other', async () => {
+    receiver.received.length = 0;
+    const signer = (await createOrganization(db, 'Signer')).organization;
+    await insertWebhookEndpoint(db, signer._id, {
+      webhook_url: receiver.url('/jwt'),
+      signature_algo: 'jwt',
+      name: null,
+      event_types: null,
+    });
+    const activities = createWebhookActivities({
+      db,
+      webhookDestinations: loopback,
+      apiUrl: 'https://billing.example',
+    });
+    const result = await activities.sendWebhook({
+      organizationId: signer._id,
+      webhookType: 'plan.created',
+      objectType: 'plan',
+      object: { code: 'p' },
+      uniqueKey: 'plan.created:jwt',
+    });
+    expect(result).toEqual({ endpoints: 1, delivered: 1, alreadyDelivered: 0, refused: 0 });
+    const [hit] = receiver.on('/jwt');
+    expect(hit!.headers['x-lago-signature-algorithm']).toBe('jwt');
+    const token = String(hit!.headers['x-lago-signature']);
+    const key = await ensureWebhookSigningKey(db, signer._id);
+    expect(verifyJwtSignature(key!.publicKeyPem, hit!.body, token)).toBe('https://billing.example');
+    const otherKey = await ensureWebhookSigningKey(db, other._id);
+    expect(verifyJwtSignature(otherKey!.publicKeyPem, hit!.body, token)).toBeNull();
   });
 });

@@ -55,8 +55,8 @@ describe('webhook endpoints API (/api/v1/webhook_endpoints)', () => {
 
   it.each<[string, Record<string, unknown>, Record<string, string[]>]>([
     [
-      'a jwt signature (prorata signs with hmac only)',
-      { webhook_url: 'https://a.test', signature_algo: 'jwt' },
+      'an unknown signature algorithm',
+      { webhook_url: 'https://a.test', signature_algo: 'rs512' },
       {
         signature_algo: ['value_is_invalid'],
       },
@@ -130,10 +130,10 @@ describe('webhook endpoints API (/api/v1/webhook_endpoints)', () => {
       webhook_endpoint: { webhook_url: 'https://hooks.acme.test/lago' },
     });
     expect(taken.body).toEqual(validationError({ webhook_url: ['value_already_exist'] }));
-    const jwt = await a.put(`/api/v1/webhook_endpoints/${created.lago_id}`, {
-      webhook_endpoint: { signature_algo: 'jwt' },
+    const md5 = await a.put(`/api/v1/webhook_endpoints/${created.lago_id}`, {
+      webhook_endpoint: { signature_algo: 'md5' },
     });
-    expect(jwt.body).toEqual(validationError({ signature_algo: ['value_is_invalid'] }));
+    expect(md5.body).toEqual(validationError({ signature_algo: ['value_is_invalid'] }));
     expect((await a.get(`/api/v1/webhook_endpoints/${created.lago_id}`)).body).toEqual(updated.body);
     const deleted = await a.delete(`/api/v1/webhook_endpoints/${created.lago_id}`);
     expect(deleted.body).toEqual(updated.body);
@@ -231,5 +231,28 @@ describe('webhook endpoints API (/api/v1/webhook_endpoints)', () => {
         ).body,
       ).toEqual(validationError({ webhook_url: ['url_is_invalid'] }));
     });
+  });
+
+  it('signs with jwt on request: the endpoint says so, and each organization has its own public key', async () => {
+    const jwt = await b.post('/api/v1/webhook_endpoints', {
+      webhook_endpoint: { webhook_url: 'https://jwt.test/hooks', signature_algo: 'jwt' },
+    });
+    expect(jwt.status).toBe(200);
+    expect(jwt.body.webhook_endpoint.signature_algo).toBe('jwt');
+    const keyOf = async (api: typeof a) => {
+      const json = await api.get('/api/v1/webhooks/json_public_key');
+      const text = await api.get('/api/v1/webhooks/public_key');
+      expect(json.status).toBe(200);
+      expect(text.headers['content-type']).toMatch(/^text\/plain/);
+      expect(text.text).toBe(json.body.webhook.public_key);
+      return Buffer.from(json.body.webhook.public_key as string, 'base64').toString('utf8');
+    };
+    const [keyA, keyB] = [await keyOf(a), await keyOf(b)];
+    expect(keyB).toMatch(/^-----BEGIN PUBLIC KEY-----\n[\s\S]+\n-----END PUBLIC KEY-----\n$/);
+    expect(keyA).not.toBe(keyB);
+    expect(await keyOf(b)).toBe(keyB); // created once, then the same
+    const stored = await h.db.collection('organizations').findOne({ _id: h.b.organization._id as never });
+    expect(stored?.webhook_public_key_pem).toBe(keyB);
+    expect((await b.get('/api/v1/webhook_endpoints')).body.webhook_endpoints[0].signature_algo).toBe('jwt');
   });
 });
