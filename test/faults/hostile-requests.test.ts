@@ -19,7 +19,14 @@
 import { createHash, randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import type { Db } from 'mongodb';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { inspect } from 'node:util';
+import { createApp } from '../../api/app';
+import { listen } from '../../api/server';
 import { createOrganization } from '../../src/store/organizations';
+import { createApiKey, revokeApiKey } from '../../src/store/api-keys';
+import { STRICT_DESTINATIONS } from '../../src/webhooks/destination-guard';
 import { invoices } from '../../src/store/invoices';
 import { startStack, type Stack } from '../support/stack';
 import { apiClient, createSeatCatalog, DAY, eventually, type ApiCall } from './seat-billing';
@@ -35,9 +42,27 @@ interface HostileRequest {
   body?: string;
   /** Statuses this request may get (5xx never). */
   allowed: number[];
+  /** Another API than the stack's (the rate-limited one). */
+  baseUrl?: string;
 }
 
 const TOTAL = 10_000;
+
+/** Webhook destinations refused on create and update: loopback, private, metadata, other schemes. */
+const forbiddenDestinations = fc.constantFrom(
+  'http://127.0.0.1:7233/x',
+  'http://169.254.169.254/latest',
+  'http://[::1]:27017/',
+  'http://[::ffff:127.0.0.1]/',
+  'http://[fd00:ec2::254]/',
+  'http://10.0.0.1/hooks',
+  'http://192.168.0.1/',
+  'http://0x7f000001/',
+  'http://0.0.0.0:8233/',
+  'http://localhost:3000/hooks',
+  'gopher://a.test/',
+  'file:///etc/passwd',
+);
 
 /** Everything stored, as a fingerprint: per collection, its count and a hash of its documents. */
 async function fingerprint(db: Db): Promise<Record<string, string>> {
@@ -80,6 +105,11 @@ function checkErrorBody(status: number, body: unknown): string | null {
         ? null
         : '422 body';
     }
+    case 429:
+      return JSON.stringify(b) ===
+        JSON.stringify({ status: 429, error: 'Too Many Requests', code: 'too_many_requests' })
+        ? null
+        : '429 body';
     case 431:
       return b.error === 'Request Header Fields Too Large' ? null : '431 body';
     default:
@@ -150,10 +180,51 @@ describe('fault drill: 10,000 generated malformed and hostile requests', () => {
   let sent = 0;
   /** Answers by status, over all generated requests. */
   const statuses: Record<string, number> = {};
+  /** Answers by status, per group. */
+  const groupStatuses: Record<string, Record<string, number>> = {};
+  /** A's key revoked before the drill: refused like any unknown key. */
+  let revokedKey = '';
+  /** The same app with low rate limits (5 req/s per organization and kind), on its own port. */
+  let limited: { server: Server; baseUrl: string };
+  /** Everything the API, the worker and this file write to the console during the drill. */
+  const logged: string[] = [];
+  const restoreConsole: Array<() => void> = [];
 
   beforeAll(async () => {
-    stack = await startStack();
+    // Tee (not replace) the console and the process streams, to look for keys in the logs at the end.
+    for (const method of ['log', 'info', 'warn', 'error', 'debug'] as const) {
+      const original = console[method];
+      console[method] = (...args: unknown[]) => {
+        logged.push(args.map((x) => (typeof x === 'string' ? x : inspect(x))).join(' '));
+        original.apply(console, args);
+      };
+      restoreConsole.push(() => (console[method] = original));
+    }
+    for (const stream of [process.stdout, process.stderr]) {
+      const original = stream.write.bind(stream) as (...args: unknown[]) => boolean;
+      stream.write = ((chunk: unknown, ...rest: unknown[]) => {
+        logged.push(String(chunk));
+        return original(chunk, ...rest);
+      }) as typeof stream.write;
+      restoreConsole.push(() => (stream.write = original as typeof stream.write));
+    }
+    // Only public http(s) destinations, as in production: the drill's webhook URLs include
+    // loopback, private and metadata ones.
+    stack = await startStack({ webhookDestinations: STRICT_DESTINATIONS });
+    const app = createApp({
+      db: stack.db,
+      temporal: { client: stack.env.client, connection: stack.env.connection },
+      taskQueue: stack.taskQueue,
+      eventDelivery: stack.eventDelivery,
+      webhookDestinations: STRICT_DESTINATIONS,
+      rateLimits: { events: 5, currentUsage: 5, default: 5, processes: 1 },
+    });
+    const server = await listen(app, 0, '127.0.0.1');
+    limited = { server, baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1` };
     a = apiClient(stack.baseUrl, stack.apiKey);
+    const revoked = await createApiKey(stack.db, stack.organizationId, 'leaked');
+    revokedKey = revoked.key;
+    await revokeApiKey(stack.db, revoked.info.id);
     const { apiKey } = await createOrganization(stack.db, 'Globex');
     b.apiKey = apiKey;
     const callB = apiClient(stack.baseUrl, apiKey);
@@ -265,12 +336,14 @@ describe('fault drill: 10,000 generated malformed and hostile requests', () => {
   }, 180_000);
 
   afterAll(async () => {
+    for (const restore of restoreConsole) restore();
+    await new Promise((ok) => limited?.server.close(ok));
     await stack?.stop();
   });
 
   async function send(req: HostileRequest): Promise<void> {
     sent++;
-    const res = await fetch(`${stack.baseUrl}${req.path}`, {
+    const res = await fetch(`${req.baseUrl ?? stack.baseUrl}${req.path}`, {
       method: req.method,
       headers: {
         ...(req.authorization === undefined ? {} : { Authorization: req.authorization }),
@@ -280,6 +353,8 @@ describe('fault drill: 10,000 generated malformed and hostile requests', () => {
       signal: AbortSignal.timeout(60_000),
     });
     statuses[res.status] = (statuses[res.status] ?? 0) + 1;
+    const counts = (groupStatuses[req.group] ??= {});
+    counts[res.status] = (counts[res.status] ?? 0) + 1;
     const text = await res.text();
     let body: unknown;
     try {
@@ -291,6 +366,9 @@ describe('fault drill: 10,000 generated malformed and hostile requests', () => {
       `${req.group}: ${req.method} ${req.path.slice(0, 200)} ${(req.body ?? '').slice(0, 300)} -> ${res.status} ${JSON.stringify(body).slice(0, 300)}`;
     if (res.status >= 500) throw new Error(`5xx: ${describe()}`);
     if (!req.allowed.includes(res.status)) throw new Error(`status not allowed: ${describe()}`);
+    if (res.status === 429 && !/^[1-9]\d*$/.test(res.headers.get('retry-after') ?? '')) {
+      throw new Error(`429 without Retry-After: ${describe()}`);
+    }
     if (res.status === 200) {
       if (!body || typeof body !== 'object') throw new Error(`200 without a JSON object: ${describe()}`);
       // A list read with B's ids as filters must come back empty.
@@ -468,10 +546,12 @@ describe('fault drill: 10,000 generated malformed and hostile requests', () => {
         'webhook_url',
         fc.constantFrom('', null, 5, 'not a url', '://', 'http://', 'javascript:alert(1)', undefined),
       ],
+      ['webhook_url', forbiddenDestinations],
       ['signature_algo', fc.constantFrom('JWT', 'md5', 'rs256', 5)],
     ],
     [`PUT /webhook_endpoints/${own.webhookId}`]: [
       ['webhook_url', fc.constantFrom('', null, 5, 'not a url', 'javascript:alert(1)')],
+      ['webhook_url', forbiddenDestinations],
     ],
     'POST /wallets': [
       ['rate_amount', fc.constantFrom('-1', '0', 'abc', '', null, -1, undefined)],
@@ -532,6 +612,7 @@ describe('fault drill: 10,000 generated malformed and hostile requests', () => {
       fc.constant(null).map(() => `Bearer ${stack.apiKey.toUpperCase()}`),
       fc.constant(null).map(() => `Bearer ${stack.apiKey.slice(0, -1)}`),
       fc.constant(null).map(() => `${stack.apiKey}`),
+      fc.constant(null).map(() => `Bearer ${revokedKey}`),
       // Any bytes a header may carry: visible ASCII and Latin-1 (control characters cannot be sent).
       fc
         .string({
@@ -642,7 +723,7 @@ describe('fault drill: 10,000 generated malformed and hostile requests', () => {
                 ];
         return { ...poisoned, group: 'invalid batch', path: '/events/batch', body: json({ events }) };
       });
-    await drill('invalid fields', poisonedWrite(), 2_700);
+    await drill('invalid fields', poisonedWrite(), 2_200);
     await drill('invalid batch', batch, 300);
   }, 600_000);
 
@@ -915,8 +996,43 @@ describe('fault drill: 10,000 generated malformed and hostile requests', () => {
     ['PUT', '/plans/team', 'metadata'],
   ])('stores or refuses %s %s with its %s nested 10,000 deep, never a 5xx', sendDeep);
 
-  it('sent 10,000 generated requests in all', () => {
+  it('answers floods past the rate limit with 429 and Retry-After, and still stores nothing refused', async () => {
+    // Invalid writes and reads of organization A, as fast as one client sends them, to the API
+    // limited to 5 req/s per organization and kind: each is refused for its fault or its rate.
+    const reads = fc.constantFrom(
+      '/customers',
+      '/plans',
+      '/invoices',
+      '/events/x',
+      '/wallets?external_customer_id=acme',
+    );
+    const flood = fc.oneof(
+      poisonedWrite().map((w) => ({ ...w, allowed: [...w.allowed, 429] })),
+      reads.map((path) => ({
+        group: 'rate limited',
+        method: 'GET',
+        path,
+        authorization: bearer(),
+        allowed: [200, 404, 429],
+      })),
+    );
+    await drill(
+      'rate limited',
+      flood.map((r) => ({ ...r, group: 'rate limited', baseUrl: limited.baseUrl })),
+      500,
+    );
+    expect(groupStatuses['rate limited']![429]).toBeGreaterThan(250);
     console.log(`[drill 4] ${sent} generated requests, answers by status: ${JSON.stringify(statuses)}`);
+  }, 300_000);
+
+  it('never logs an API key, live, revoked or guessed', () => {
+    const text = logged.join('\n');
+    expect(text).toContain('[drill 4]'); // the capture works: the summary below is in it
+    for (const key of [stack.apiKey, b.apiKey, revokedKey]) expect(text).not.toContain(key);
+    expect(text).not.toMatch(/prorata_[0-9a-f]{48}/);
+  });
+
+  it('sent 10,000 generated requests in all', () => {
     expect(sent).toBe(TOTAL);
   });
 });
