@@ -54,8 +54,7 @@ for (const [net, prefix] of [
   refused.addSubnet(net, prefix, 'ipv4');
 }
 for (const [net, prefix] of [
-  ['::', 128], // unspecified
-  ['::1', 128], // loopback
+  ['::', 96], // unspecified, loopback, and IPv4-compatible (deprecated) ::a.b.c.d
   ['100::', 64], // discard
   ['2001:db8::', 32], // documentation
   ['fc00::', 7], // unique-local (fd00:ec2::254: AWS metadata over IPv6)

@@ -26,6 +26,8 @@ describe('webhook destination guard', () => {
     ['fc00::1', true],
     ['::ffff:127.0.0.1', true],
     ['::ffff:7f00:1', true],
+    ['::7f00:1', true],
+    ['::a00:1', true],
     ['::ffff:a9fe:a9fe', true],
     ['64:ff9b::10.0.0.1', true],
     ['ff02::1', true],
