@@ -9,13 +9,11 @@ import { parseQuery, parseRoot } from '../validation';
 import { serializeWebhookEndpoint } from '../../src/contracts/lago/serializers/webhook-endpoint';
 import { parseLagoInput } from '../../src/contracts/lago/error-details';
 import {
-  type SignatureAlgo,
   WEBHOOK_ENDPOINT_LIMIT,
   webhookEndpointCreateInput,
   webhookEndpointUpdateInput,
 } from '../../src/contracts/lago/webhook-endpoint';
 import { isDuplicateKey } from '../../src/store/database';
-import { ensureWebhookSigningKey } from '../../src/store/webhook-signing-keys';
 import {
   checkWebhookDestination,
   STRICT_DESTINATIONS,
@@ -105,12 +103,6 @@ export function webhookEndpointRoutes(deps: ApiDeps): Router {
   const policy = deps.webhookDestinations ?? STRICT_DESTINATIONS;
   const router = Router();
 
-  /** `jwt` needs the organization's key pair: made before the endpoint exists, so every delivery has it. */
-  async function signatureAlgo(algo: SignatureAlgo | null | undefined, organizationId: string) {
-    if (algo === 'jwt') await ensureWebhookSigningKey(db, organizationId);
-    return algo ?? 'hmac';
-  }
-
   router.post('/', async (req, res) => {
     const organizationId = organizationOf(req)._id;
     const input = body(req, webhookEndpointCreateInput);
@@ -120,7 +112,7 @@ export function webhookEndpointRoutes(deps: ApiDeps): Router {
     }
     const fields: WebhookEndpointFields = {
       webhook_url: input.webhook_url,
-      signature_algo: await signatureAlgo(input.signature_algo, organizationId),
+      signature_algo: input.signature_algo ?? 'hmac',
       name: input.name ?? null,
       event_types: input.event_types ?? null,
     };
@@ -158,8 +150,7 @@ export function webhookEndpointRoutes(deps: ApiDeps): Router {
     if (input.webhook_url !== undefined) await refuseForbiddenDestination(input.webhook_url, policy);
     const changes: Partial<WebhookEndpointFields> = {};
     if (input.webhook_url !== undefined) changes.webhook_url = input.webhook_url;
-    if (input.signature_algo !== undefined)
-      changes.signature_algo = await signatureAlgo(input.signature_algo, organizationId);
+    if (input.signature_algo !== undefined) changes.signature_algo = input.signature_algo ?? 'hmac';
     if (input.name !== undefined) changes.name = input.name;
     if (input.event_types !== undefined) changes.event_types = input.event_types;
     try {

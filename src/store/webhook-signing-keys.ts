@@ -9,9 +9,9 @@ export interface WebhookSigningKey {
 }
 
 /**
- * The organization's RSA key pair for `jwt` webhook signatures, created on first use (an endpoint
- * registered with `jwt`, or the public key asked for): most organizations never need one, and a
- * 2048-bit key takes tens of milliseconds to generate. Two concurrent first uses each generate a
+ * The organization's RSA key pair for `jwt` webhook signatures, created on first use (the first
+ * `jwt` delivery, or the public key asked for; never by a request that may be refused): most
+ * organizations never need one, and a 2048-bit key takes tens of milliseconds to generate. Two concurrent first uses each generate a
  * pair; the conditional update keeps the first stored and both callers read it back.
  */
 export async function ensureWebhookSigningKey(
