@@ -4,6 +4,7 @@
  * two API processes configured as two (PRORATA_API_PROCESSES=2) together let through one limit.
  */
 import request from 'supertest';
+import { Client, Connection } from '@temporalio/client';
 import { createApp } from '../../../api/app';
 import type { RateLimits } from '../../../api/rate-limit';
 import { as, startApiHarness, type ApiHarness } from './harness';
@@ -72,11 +73,13 @@ describe('rate limits per organization', () => {
 
   it('holds one limit across two API processes that each enforce their share', async () => {
     const shared: RateLimits = { ...LIMITS, default: 10, processes: 2 };
-    // Two apps over the same database: two API processes behind a round-robin balancer.
+    // Two apps over the same database: two API processes behind a round-robin balancer. The
+    // routes used never reach Temporal: a lazy connection to a closed port, as the harness has.
+    const unused = Connection.lazy({ address: '127.0.0.1:1' });
     const [one, two] = [0, 1].map(() =>
       createApp({
         db: h.db,
-        temporal: { client: null as never, connection: null as never },
+        temporal: { client: new Client({ connection: unused }), connection: unused },
         taskQueue: 'unused',
         rateLimits: shared,
       }),
