@@ -1,15 +1,12 @@
-import type { Db } from 'mongodb';
 import type { Client } from '@temporalio/client';
 import { createEventActivities } from './events';
 import { createInvoiceActivities } from './invoices';
 import { createSubscriptionActivities } from './subscriptions';
-import { createWebhookActivities } from './webhooks';
+import { createWebhookActivities, type WebhookActivityDeps } from './webhooks';
 import { createNotificationActivities } from './notifications';
 import { createWalletActivities } from './wallets';
 
-export interface ActivityDeps {
-  db: Db;
-  fetch?: typeof fetch;
+export interface ActivityDeps extends WebhookActivityDeps {
   /** The worker's Temporal client (credit application calls the wallet workflows). */
   client?: Client;
 }

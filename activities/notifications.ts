@@ -1,4 +1,3 @@
-import type { Db } from 'mongodb';
 import { invoices } from '../src/store/invoices';
 import { customers } from '../src/store/customers';
 import { subscriptions } from '../src/store/subscriptions';
@@ -7,7 +6,12 @@ import { serializeInvoice } from '../src/contracts/lago/serializers/invoice';
 import { serializeSubscription } from '../src/contracts/lago/serializers/subscription';
 import { serializeCustomer } from '../src/contracts/lago/serializers/customer';
 import { serializePlan } from '../src/contracts/lago/serializers/plan';
-import { createWebhookActivities, type SendWebhookResult } from './webhooks';
+import {
+  createWebhookActivities,
+  NO_WEBHOOK_SENT,
+  type SendWebhookResult,
+  type WebhookActivityDeps,
+} from './webhooks';
 
 export type InvoiceWebhook = 'invoice.drafted' | 'invoice.created' | 'invoice.paid_credit_added';
 export type SubscriptionWebhook = 'subscription.started' | 'subscription.terminated';
@@ -16,10 +20,10 @@ export type SubscriptionWebhook = 'subscription.started' | 'subscription.termina
  * Lago's webhooks about invoices and subscriptions: the object as stored now, in Lago's shape, sent
  * once per (type, object) to every subscribed endpoint (the delivery key makes retries harmless).
  */
-export function createNotificationActivities(deps: { db: Db; fetch?: typeof fetch }) {
+export function createNotificationActivities(deps: WebhookActivityDeps) {
   const { sendWebhook } = createWebhookActivities(deps);
   const { db } = deps;
-  const none: SendWebhookResult = { endpoints: 0, delivered: 0, alreadyDelivered: 0 };
+  const none = NO_WEBHOOK_SENT;
   return {
     async notifyInvoice(input: {
       invoiceId: string;

@@ -3,7 +3,6 @@
  * paid top-ups, and the calls a subscription makes to its customer's wallet workflows when one of
  * its invoices is finalized. Every activity is idempotent.
  */
-import type { Db } from 'mongodb';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import {
   allocateOngoingUsage,
@@ -37,11 +36,14 @@ import { claimInvoiceNumbers } from '../src/store/invoice-numbers';
 import { applicableTimezone, customers, documentNumberPrefix } from '../src/store/customers';
 import { organizations } from '../src/store/organizations';
 import { serializeWallet, serializeWalletTransaction } from '../src/contracts/lago/serializers/wallet';
-import { createWebhookActivities, type SendWebhookResult } from './webhooks';
+import {
+  createWebhookActivities,
+  NO_WEBHOOK_SENT,
+  type SendWebhookResult,
+  type WebhookActivityDeps,
+} from './webhooks';
 
-export interface WalletActivityDeps {
-  db: Db;
-  fetch?: typeof fetch;
+export interface WalletActivityDeps extends WebhookActivityDeps {
   /** The worker's Temporal client: credit application talks to the wallet workflows. */
   client?: Client;
 }
@@ -54,7 +56,7 @@ export const creditInvoiceId = (transactionId: string) => `credit:${transactionI
 export function createWalletActivities(deps: WalletActivityDeps) {
   const { db } = deps;
   const { sendWebhook } = createWebhookActivities(deps);
-  const none: SendWebhookResult = { endpoints: 0, delivered: 0, alreadyDelivered: 0 };
+  const none = NO_WEBHOOK_SENT;
 
   function temporal(): Client {
     if (!deps.client)

@@ -9,13 +9,20 @@ import {
 } from '../src/store/webhook-endpoints';
 import { webhookBody } from '../src/webhooks/envelope';
 import { hmacSignature, webhookHeaders } from '../src/webhooks/signature';
+import { jwtSignature } from '../src/webhooks/jwt-signature';
+import { ensureWebhookSigningKey } from '../src/store/webhook-signing-keys';
+import type { OrganizationDoc } from '../src/store/organizations';
+import { STRICT_DESTINATIONS, type WebhookDestinationPolicy } from '../src/webhooks/destination-guard';
+import { guardedPost } from '../src/webhooks/guarded-post';
 
 export interface WebhookActivityDeps {
   db: Db;
-  /** Injected for tests; the global fetch otherwise. */
-  fetch?: typeof fetch;
-  /** Per request; 10 s by default. */
+  /** Where webhooks may go (src/config.ts); public http(s) destinations only by default. */
+  webhookDestinations?: WebhookDestinationPolicy;
+  /** Per delivery, redirects included; 10 s by default. */
   timeoutMs?: number;
+  /** `iss` of `jwt` signatures, as Lago puts its API URL there (`PRORATA_API_URL`). */
+  apiUrl?: string;
 }
 
 export interface SendWebhookInput {
@@ -39,13 +46,26 @@ export interface SendWebhookResult {
   delivered: number;
   /** Deliveries answered 2xx by an earlier attempt, not sent again. */
   alreadyDelivered: number;
+  /** Deliveries whose destination the guard refuses (now or by an earlier attempt): never sent. */
+  refused: number;
 }
 
+/** What sending to no endpoint at all answers. */
+export const NO_WEBHOOK_SENT: SendWebhookResult = {
+  endpoints: 0,
+  delivered: 0,
+  alreadyDelivered: 0,
+  refused: 0,
+};
+
 const DEFAULT_TIMEOUT_MS = 10_000;
+const DEFAULT_API_URL = 'http://127.0.0.1:3000';
 const RESPONSE_EXCERPT = 2_000;
 
 /** Text safe to store: FerretDB refuses NUL characters. */
 const storable = (text: string) => text.slice(0, RESPONSE_EXCERPT).split('\u0000').join('\uFFFD');
+
+type Outcome = 'delivered' | 'already' | 'refused';
 
 /**
  * Webhook delivery for the workflows. `sendWebhook` POSTs Lago's signed envelope to every endpoint
@@ -53,17 +73,37 @@ const storable = (text: string) => text.slice(0, RESPONSE_EXCERPT).split('\u0000
  * `{uniqueKey}:{endpointId}`, and throws when an endpoint fails (non-2xx, network error or timeout)
  * so that Temporal retries the activity; the retry sends only the deliveries not yet answered 2xx,
  * with the body first recorded, so the receiver sees the same bytes and the same unique key.
+ * A destination the guard refuses (src/webhooks/destination-guard.ts), at the URL or any redirect,
+ * is recorded `refused` with the reason and not thrown: no retry can make it acceptable, and it
+ * stays refused on later attempts of the same webhook.
  */
 export function createWebhookActivities(deps: WebhookActivityDeps) {
-  const doFetch = deps.fetch ?? fetch;
   const timeoutMs = deps.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const policy = deps.webhookDestinations ?? STRICT_DESTINATIONS;
+
+  const apiUrl = deps.apiUrl ?? DEFAULT_API_URL;
+
+  /** The signature headers of a body for this endpoint's algorithm. */
+  async function signedHeaders(
+    endpoint: WebhookEndpointDoc,
+    organization: OrganizationDoc,
+    payload: string,
+    uniqueKey: string,
+  ): Promise<Record<string, string>> {
+    if (endpoint.signature_algo !== 'jwt') {
+      return webhookHeaders(hmacSignature(organization.hmac_key, payload), uniqueKey, 'hmac');
+    }
+    const key = await ensureWebhookSigningKey(deps.db, organization._id);
+    if (!key) throw new Error(`organization ${organization._id} vanished`);
+    return webhookHeaders(jwtSignature(key.privateKeyPem, payload, apiUrl), uniqueKey, 'jwt');
+  }
 
   async function deliver(
     endpoint: WebhookEndpointDoc,
     input: SendWebhookInput,
-    hmacKey: string,
+    organization: OrganizationDoc,
     body: string,
-  ): Promise<'delivered' | 'already'> {
+  ): Promise<Outcome> {
     const deliveries = webhookDeliveries(deps.db);
     const id = webhookDeliveryId(input.uniqueKey, endpoint._id);
     const now = new Date();
@@ -93,35 +133,34 @@ export function createWebhookActivities(deps: WebhookActivityDeps) {
     const record = await deliveries.findOne({ _id: id });
     if (!record) throw new Error(`webhook delivery ${id} vanished`);
     if (record.status === 'succeeded') return 'already';
+    if (record.status === 'refused') return 'refused';
 
     const payload = record.payload_json;
-    let httpStatus: number | null = null;
-    let response: string;
-    let ok = false;
-    try {
-      const answer = await doFetch(endpoint.webhook_url, {
-        method: 'POST',
-        headers: webhookHeaders(hmacSignature(hmacKey, payload), input.uniqueKey),
-        body: payload,
-        redirect: 'manual',
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-      httpStatus = answer.status;
-      ok = answer.status >= 200 && answer.status < 300;
-      response = await answer.text().catch((err: Error) => `(unreadable answer: ${err.message})`);
-    } catch (err) {
-      const e = err as Error & { cause?: { code?: string } };
-      response =
-        e.name === 'TimeoutError'
-          ? `timeout after ${timeoutMs} ms`
-          : `${e.message}${e.cause?.code ? ` (${e.cause.code})` : ''}`;
-    }
+    const outcome = await guardedPost(endpoint.webhook_url, {
+      headers: await signedHeaders(endpoint, organization, payload, input.uniqueKey),
+      body: payload,
+      policy,
+      timeoutMs,
+    });
+    const ok = outcome.kind === 'answered' && outcome.status >= 200 && outcome.status < 300;
+    const httpStatus = outcome.kind === 'answered' ? outcome.status : null;
+    const response =
+      outcome.kind === 'answered'
+        ? outcome.text
+        : outcome.kind === 'refused'
+          ? `refused: ${outcome.reason}${outcome.url !== endpoint.webhook_url ? ` (redirected to ${outcome.url})` : ''}`
+          : outcome.error;
+    const status: WebhookDeliveryDoc['status'] = ok
+      ? 'succeeded'
+      : outcome.kind === 'refused'
+        ? 'refused'
+        : 'failed';
     const at = new Date();
     await deliveries.updateOne(
       { _id: id },
       {
         $set: {
-          status: ok ? 'succeeded' : 'failed',
+          status,
           http_status: httpStatus,
           response: storable(response),
           last_attempt_at: at,
@@ -131,6 +170,7 @@ export function createWebhookActivities(deps: WebhookActivityDeps) {
         $inc: { attempts: 1 },
       },
     );
+    if (status === 'refused') return 'refused';
     if (!ok) {
       throw new Error(
         `webhook ${input.webhookType} to ${endpoint.webhook_url} failed: ${httpStatus ?? 'no answer'} ${storable(response).slice(0, 200)}`,
@@ -142,11 +182,11 @@ export function createWebhookActivities(deps: WebhookActivityDeps) {
   return {
     async sendWebhook(input: SendWebhookInput): Promise<SendWebhookResult> {
       const organization = await organizations(deps.db).findOne({ _id: input.organizationId });
-      if (!organization) return { endpoints: 0, delivered: 0, alreadyDelivered: 0 };
+      if (!organization) return NO_WEBHOOK_SENT;
       const endpoints = await endpointsSubscribedTo(deps.db, input.organizationId, input.webhookType);
       const body = webhookBody(input);
       const outcomes = await Promise.allSettled(
-        endpoints.map((endpoint) => deliver(endpoint, input, organization.hmac_key, body)),
+        endpoints.map((endpoint) => deliver(endpoint, input, organization, body)),
       );
       const failures = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected');
       if (failures.length > 0) {
@@ -155,11 +195,12 @@ export function createWebhookActivities(deps: WebhookActivityDeps) {
             failures.map((f) => (f.reason as Error).message).join('; '),
         );
       }
-      const values = outcomes.map((o) => (o as PromiseFulfilledResult<'delivered' | 'already'>).value);
+      const values = outcomes.map((o) => (o as PromiseFulfilledResult<Outcome>).value);
       return {
         endpoints: endpoints.length,
         delivered: values.filter((v) => v === 'delivered').length,
         alreadyDelivered: values.filter((v) => v === 'already').length,
+        refused: values.filter((v) => v === 'refused').length,
       };
     },
   };

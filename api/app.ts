@@ -9,6 +9,7 @@ import { billableMetricRoutes } from './routes/billable-metrics';
 import { planRoutes } from './routes/plans';
 import { customerRoutes } from './routes/customers';
 import { webhookEndpointRoutes } from './routes/webhook-endpoints';
+import { webhookPublicKeyRoutes } from './routes/webhook-public-key';
 import { eventRoutes } from './routes/events';
 import { subscriptionRoutes } from './routes/subscriptions';
 import { invoiceRoutes, invoiceHtmlRoute } from './routes/invoices';
@@ -17,6 +18,8 @@ import { notifyPlanChanged, terminateCustomerSubscriptions } from './subscriptio
 import { EventDelivery } from './event-delivery';
 import { openApiHandler } from './openapi';
 import { docsHandler } from './docs';
+import { LAGO_RATE_LIMITS, rateLimit, type RateLimits } from './rate-limit';
+import type { WebhookDestinationPolicy } from '../src/webhooks/destination-guard';
 
 export interface ApiDeps {
   db: Db;
@@ -26,6 +29,10 @@ export interface ApiDeps {
   onPlanUpdated?: (organizationId: string, planCode: string) => Promise<void>;
   /** Called after a customer was (soft-)deleted, to terminate its subscriptions. */
   onCustomerDeleted?: (organizationId: string, externalId: string) => Promise<void>;
+  /** Where webhook endpoints may point (src/config.ts); public http(s) destinations when absent. */
+  webhookDestinations?: WebhookDestinationPolicy;
+  /** Requests per second per organization; Lago's published limits when absent. */
+  rateLimits?: RateLimits;
   /** Delivers stored events to subscription workflows; created from db + client when absent. */
   eventDelivery?: EventDelivery;
 }
@@ -50,6 +57,7 @@ export function createApp(input: ApiDeps): Express {
   const v1 = Router();
   v1.use(express.json({ limit: BODY_LIMIT, type: () => true, strict: false }));
   v1.use(authenticate(deps.db));
+  v1.use(rateLimit(deps.rateLimits ?? LAGO_RATE_LIMITS));
   v1.use('/billable_metrics', billableMetricRoutes(deps));
   v1.use('/plans', planRoutes(deps));
   v1.use('/customers', currentUsageRoutes(deps));
@@ -57,6 +65,7 @@ export function createApp(input: ApiDeps): Express {
   v1.use('/subscriptions', subscriptionRoutes(deps));
   v1.use('/invoices', invoiceRoutes(deps));
   v1.use('/webhook_endpoints', webhookEndpointRoutes(deps));
+  v1.use('/webhooks', webhookPublicKeyRoutes(deps));
   v1.use('/wallets', walletRoutes(deps));
   v1.use('/wallet_transactions', walletTransactionRoutes(deps));
   v1.use(

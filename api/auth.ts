@@ -1,6 +1,7 @@
 import type { RequestHandler } from 'express';
 import type { Db } from 'mongodb';
-import { findOrganizationByApiKey, type OrganizationDoc } from '../src/store/organizations';
+import type { OrganizationDoc } from '../src/store/organizations';
+import { findOrganizationByApiKey } from '../src/store/api-keys';
 import { unauthorized } from './errors';
 
 declare module 'express-serve-static-core' {
@@ -11,7 +12,9 @@ declare module 'express-serve-static-core' {
 
 /**
  * `Authorization: Bearer <key>`. Like Lago, the key is the second whitespace-separated token; the
- * scheme word is not checked. Missing or unknown key: 401.
+ * scheme word is not checked. Missing, unknown or revoked key: 401. The key is read from the
+ * database on every request (a point read by its hash), so a revocation holds at once everywhere;
+ * it is never logged.
  */
 export function authenticate(db: Db): RequestHandler {
   return async (req, _res, next) => {

@@ -1,10 +1,12 @@
-import { loadConfig } from '../src/config';
+import { loadConfig, webhookDestinationPolicy } from '../src/config';
+import { describeDestinationPolicy } from '../src/webhooks/destination-guard';
 import { connectDatabase } from '../src/store/database';
 import { ensureIndexes } from '../src/store/indexes';
 import { connectTemporal } from '../src/temporal/connection';
 import { createApp } from './app';
 import { listen } from './server';
 import { EventDelivery } from './event-delivery';
+import { describeRateLimits, rateLimitsOf } from './rate-limit';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -14,9 +16,20 @@ async function main(): Promise<void> {
   const temporal = await connectTemporal(config);
   const eventDelivery = new EventDelivery(database.db, temporal.client, config.TEMPORAL_TASK_QUEUE);
   const stopReconciler = eventDelivery.startReconciler();
-  const app = createApp({ db: database.db, temporal, taskQueue: config.TEMPORAL_TASK_QUEUE, eventDelivery });
+  const webhookDestinations = webhookDestinationPolicy(config);
+  const rateLimits = rateLimitsOf(config);
+  const app = createApp({
+    db: database.db,
+    temporal,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    eventDelivery,
+    webhookDestinations,
+    rateLimits,
+  });
   const server = await listen(app, config.PORT, config.HOST);
   console.log(`[api] listening on http://${config.HOST}:${config.PORT}`);
+  console.log(`[api] ${describeDestinationPolicy(webhookDestinations)}`);
+  console.log(`[api] ${describeRateLimits(rateLimits)}`);
   const shutdown = (signal: string) => {
     console.log(`[api] ${signal}: closing`);
     stopReconciler();

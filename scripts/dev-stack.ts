@@ -6,7 +6,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { loadConfig, servicePaths } from '../src/config';
+import { loadConfig, servicePaths, webhookDestinationPolicy } from '../src/config';
+import { describeDestinationPolicy } from '../src/webhooks/destination-guard';
 import { connectDatabase } from '../src/store/database';
 import { ensureIndexes } from '../src/store/indexes';
 import { ensureDefaultOrganization } from '../src/store/default-organization';
@@ -99,7 +100,7 @@ async function main(): Promise<void> {
 
   const database = await connectDatabase(mongodbUri, config.MONGODB_DB);
   await ensureIndexes(database.db);
-  const { apiKey, created } = await ensureDefaultOrganization(database.db, join(dataDir, 'default-api-key'));
+  const { created } = await ensureDefaultOrganization(database.db, join(dataDir, 'default-api-key'));
   await database.close();
   writeFileSync(
     join(dataDir, 'stack.json'),
@@ -118,8 +119,12 @@ async function main(): Promise<void> {
     `API          http://${config.HOST}:${config.PORT}/api/v1   (health: http://${config.HOST}:${config.PORT}/health)`,
   );
   if (!process.env.TEMPORAL_ADDRESS) log(`Temporal UI  http://127.0.0.1:${TEMPORAL_UI_PORT}`);
-  log(`API key (${created ? 'new default organization' : 'default organization'}): ${apiKey}`);
-  log('`npm run -s api-key` prints it again. Ctrl-C stops everything.');
+  // The key itself is never printed: terminal output ends up in logs. The file is mode 0600.
+  log(
+    `${created ? 'new default organization' : 'default organization'}: \`npm run -s api-key\` prints its API key`,
+  );
+  log(describeDestinationPolicy(webhookDestinationPolicy(config)));
+  log('Ctrl-C stops everything.');
 }
 
 main().catch(async (err) => {

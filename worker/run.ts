@@ -2,7 +2,8 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { Client, Connection } from '@temporalio/client';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { loadConfig } from '../src/config';
+import { loadConfig, webhookDestinationPolicy } from '../src/config';
+import { describeDestinationPolicy } from '../src/webhooks/destination-guard';
 import { connectDatabase } from '../src/store/database';
 import { ensureIndexes } from '../src/store/indexes';
 import { createActivities, type ActivityDeps } from '../activities';
@@ -32,7 +33,8 @@ export async function runWorker(options: WorkerOptions = {}): Promise<void> {
   // Activities that talk to other workflows (credit application asks the wallet workflows).
   const clientConnection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
   const client = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE });
-  const deps: ActivityDeps = { db: database.db, client };
+  const webhookDestinations = webhookDestinationPolicy(config);
+  const deps: ActivityDeps = { db: database.db, client, webhookDestinations, apiUrl: config.PRORATA_API_URL };
   const worker = await Worker.create({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
@@ -46,6 +48,7 @@ export async function runWorker(options: WorkerOptions = {}): Promise<void> {
     shutdownGraceTime: '10s',
   });
   console.log(`[worker] polling task queue ${config.TEMPORAL_TASK_QUEUE} on ${config.TEMPORAL_ADDRESS}`);
+  console.log(`[worker] ${describeDestinationPolicy(webhookDestinations)}`);
   await worker.run();
   await database.close();
   await connection.close();

@@ -15,6 +15,11 @@ import {
 } from '../../src/contracts/lago/webhook-endpoint';
 import { isDuplicateKey } from '../../src/store/database';
 import {
+  checkWebhookDestination,
+  STRICT_DESTINATIONS,
+  type WebhookDestinationPolicy,
+} from '../../src/webhooks/destination-guard';
+import {
   countWebhookEndpoints,
   deleteWebhookEndpoint,
   findWebhookEndpoint,
@@ -30,13 +35,13 @@ registerRoute({
   method: 'post',
   path: '/webhook_endpoints',
   summary:
-    'Register a webhook endpoint (signature_algo `hmac` only: Base64(HMAC-SHA256(hmac key, body)) in X-Lago-Signature)',
+    'Register a webhook endpoint (signature_algo `hmac`, the default: Base64(HMAC-SHA256(hmac key, body)); `jwt`: RS256 JWT `{data: body, iss: API URL}` with the organization key pair, public key at GET /webhooks/json_public_key)',
   requestRoot: ROOT,
   requestSchema: webhookEndpointCreateInput,
   responses: {
     200: { description: 'The endpoint', root: ROOT },
     400: 'No `webhook_endpoint` root',
-    422: 'Invalid URL (`url_is_invalid`), URL already registered, `jwt` signature, or more than 10 endpoints',
+    422: 'Invalid URL (`url_is_invalid`), a loopback, private, link-local or metadata destination (`destination_not_allowed`), URL already registered, an unknown `signature_algo`, or more than 10 endpoints',
   },
 });
 registerRoute({
@@ -62,7 +67,7 @@ registerRoute({
     200: { description: 'The endpoint', root: ROOT },
     400: 'No `webhook_endpoint` root',
     404: '`webhook_endpoint_not_found`',
-    422: 'Invalid fields',
+    422: 'Invalid fields, or a destination not allowed (`destination_not_allowed`)',
   },
 });
 registerRoute({
@@ -83,13 +88,25 @@ function body<S extends z.ZodType>(req: Request, schema: S): z.infer<S> {
 
 const duplicateUrl = () => validationErrors({ webhook_url: ['value_already_exist'] });
 
+/**
+ * The destination guard at registration (src/webhooks/destination-guard.ts): loopback, private,
+ * link-local and metadata addresses, literal or resolved, are refused before anything is stored.
+ * The worker checks again at each delivery, on the address it connects to.
+ */
+async function refuseForbiddenDestination(url: string, policy: WebhookDestinationPolicy): Promise<void> {
+  const check = await checkWebhookDestination(url, policy);
+  if (!check.ok) throw validationErrors({ webhook_url: ['destination_not_allowed'] });
+}
+
 export function webhookEndpointRoutes(deps: ApiDeps): Router {
   const { db } = deps;
+  const policy = deps.webhookDestinations ?? STRICT_DESTINATIONS;
   const router = Router();
 
   router.post('/', async (req, res) => {
     const organizationId = organizationOf(req)._id;
     const input = body(req, webhookEndpointCreateInput);
+    await refuseForbiddenDestination(input.webhook_url, policy);
     if ((await countWebhookEndpoints(db, organizationId)) >= WEBHOOK_ENDPOINT_LIMIT) {
       throw validationErrors({ base: ['exceeded_limit'] });
     }
@@ -130,6 +147,7 @@ export function webhookEndpointRoutes(deps: ApiDeps): Router {
   router.put('/:lago_id', async (req, res) => {
     const organizationId = organizationOf(req)._id;
     const input = body(req, webhookEndpointUpdateInput);
+    if (input.webhook_url !== undefined) await refuseForbiddenDestination(input.webhook_url, policy);
     const changes: Partial<WebhookEndpointFields> = {};
     if (input.webhook_url !== undefined) changes.webhook_url = input.webhook_url;
     if (input.signature_algo !== undefined) changes.signature_algo = input.signature_algo ?? 'hmac';

@@ -68,7 +68,15 @@ export async function startBenchStack(
     label: 'bench',
     workerScript: 'bench/worker.js',
     worker: options.worker,
-    env: { worker: options.workerEnv ?? {} },
+    // Benchmarks measure the engine past any contract: the per-organization rate limits are off.
+    env: {
+      worker: options.workerEnv ?? {},
+      api: {
+        PRORATA_RATE_LIMIT_EVENTS: '0',
+        PRORATA_RATE_LIMIT_CURRENT_USAGE: '0',
+        PRORATA_RATE_LIMIT_DEFAULT: '0',
+      },
+    },
     mongo: async () => {
       const m = await benchMongo();
       kind = m.kind;

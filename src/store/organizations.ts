@@ -1,4 +1,5 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createApiKey } from './api-keys';
 import type { Db } from 'mongodb';
 
 export interface OrganizationDoc {
@@ -6,26 +7,14 @@ export interface OrganizationDoc {
   name: string;
   /** HMAC key for webhook signatures (Lago: organization.hmac_key). */
   hmac_key: string;
+  /** RSA key pair for `jwt` webhook signatures (src/store/webhook-signing-keys.ts), once needed. */
+  webhook_public_key_pem?: string;
+  webhook_private_key_pem?: string;
   created_at: Date;
-}
-
-export interface ApiKeyDoc {
-  _id: string; // sha256 of the key: keys are never stored in clear
-  organization_id: string;
-  name: string;
-  created_at: Date;
-}
-
-export function hashApiKey(key: string): string {
-  return createHash('sha256').update(key, 'utf8').digest('hex');
 }
 
 export function organizations(db: Db) {
   return db.collection<OrganizationDoc>('organizations');
-}
-
-export function apiKeys(db: Db) {
-  return db.collection<ApiKeyDoc>('api_keys');
 }
 
 /** Creates an organization and its first API key; returns the key in clear (shown once). */
@@ -40,23 +29,6 @@ export async function createOrganization(
     created_at: new Date(),
   };
   await organizations(db).insertOne(organization);
-  const apiKey = await createApiKey(db, organization._id, 'default');
+  const { key: apiKey } = await createApiKey(db, organization._id, 'default');
   return { organization, apiKey };
-}
-
-export async function createApiKey(db: Db, organizationId: string, name: string): Promise<string> {
-  const key = `prorata_${randomBytes(24).toString('hex')}`;
-  await apiKeys(db).insertOne({
-    _id: hashApiKey(key),
-    organization_id: organizationId,
-    name,
-    created_at: new Date(),
-  });
-  return key;
-}
-
-export async function findOrganizationByApiKey(db: Db, key: string): Promise<OrganizationDoc | null> {
-  const found = await apiKeys(db).findOne({ _id: hashApiKey(key) });
-  if (!found) return null;
-  return organizations(db).findOne({ _id: found.organization_id });
 }

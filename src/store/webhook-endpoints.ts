@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from 'mongodb';
-import type { WebhookType } from '../contracts/lago/webhook-endpoint';
+import type { SignatureAlgo, WebhookType } from '../contracts/lago/webhook-endpoint';
 
 /** A webhook endpoint (Lago `webhook_endpoints`); deleted for good, as Lago does. */
 export interface WebhookEndpointDoc {
   _id: string; // lago_id
   organization_id: string;
   webhook_url: string;
-  signature_algo: 'hmac';
+  signature_algo: SignatureAlgo;
   name: string | null;
   /** null: every webhook type. */
   event_types: WebhookType[] | null;
@@ -34,10 +34,11 @@ export interface WebhookDeliveryDoc {
   object_type: string;
   /** The exact body sent (and re-sent on retries), as JSON text. */
   payload_json: string;
-  status: 'pending' | 'succeeded' | 'failed';
+  /** `refused`: the destination guard refused the URL or a redirect; never sent, never retried. */
+  status: 'pending' | 'succeeded' | 'failed' | 'refused';
   attempts: number;
   http_status: number | null;
-  /** Start of the endpoint's answer, or the network error. */
+  /** Start of the endpoint's answer, the network error, or why the destination was refused. */
   response: string | null;
   created_at: Date;
   updated_at: Date;

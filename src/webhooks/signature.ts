@@ -17,11 +17,15 @@ export function verifyHmacSignature(hmacKey: string, rawBody: string, signature:
 }
 
 /** The headers of one delivery. */
-export function webhookHeaders(signature: string, uniqueKey: string): Record<string, string> {
+export function webhookHeaders(
+  signature: string,
+  uniqueKey: string,
+  algorithm: 'hmac' | 'jwt' = 'hmac',
+): Record<string, string> {
   return {
     'Content-Type': 'application/json',
     'X-Lago-Signature': signature,
-    'X-Lago-Signature-Algorithm': 'hmac',
+    'X-Lago-Signature-Algorithm': algorithm,
     'X-Lago-Unique-Key': uniqueKey,
   };
 }

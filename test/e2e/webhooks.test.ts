@@ -7,11 +7,14 @@ import type { AddressInfo } from 'node:net';
 import { startStack, type Stack } from '../support/stack';
 import { organizations } from '../../src/store/organizations';
 import { verifyHmacSignature } from '../../src/webhooks/signature';
+import { verifyJwtSignature } from '../../src/webhooks/jwt-signature';
 
 interface Received {
   type: string;
+  path: string;
   body: string;
   signature: string;
+  algorithm: string;
   uniqueKey: string;
 }
 
@@ -27,8 +30,10 @@ describe('webhooks from the subscription workflow', () => {
       req.on('end', () => {
         received.push({
           type: (JSON.parse(body) as { webhook_type: string }).webhook_type,
+          path: req.url ?? '',
           body,
           signature: String(req.headers['x-lago-signature']),
+          algorithm: String(req.headers['x-lago-signature-algorithm']),
           uniqueKey: String(req.headers['x-lago-unique-key']),
         });
         res.end('ok');
@@ -51,6 +56,13 @@ describe('webhooks from the subscription workflow', () => {
     const { port } = receiver.address() as AddressInfo;
     await call('POST', '/webhook_endpoints', {
       webhook_endpoint: { webhook_url: `http://127.0.0.1:${port}/hooks`, signature_algo: 'hmac' },
+    });
+    await call('POST', '/webhook_endpoints', {
+      webhook_endpoint: {
+        webhook_url: `http://127.0.0.1:${port}/jwt`,
+        signature_algo: 'jwt',
+        event_types: ['subscription.terminated'],
+      },
     });
     const metric = await call('POST', '/billable_metrics', {
       billable_metric: {
@@ -92,16 +104,29 @@ describe('webhooks from the subscription workflow', () => {
     });
     await call('DELETE', '/subscriptions/hooked');
 
-    for (let i = 0; i < 100 && received.length < 3; i++) await new Promise((r) => setTimeout(r, 100));
-    expect(received.map((r) => r.type)).toEqual([
+    for (let i = 0; i < 100 && received.length < 4; i++) await new Promise((r) => setTimeout(r, 100));
+    const hmac = received.filter((r) => r.path === '/hooks');
+    expect(hmac.map((r) => r.type)).toEqual([
       'subscription.started',
       'invoice.created',
       'subscription.terminated',
     ]);
     const org = await organizations(stack.db).findOne({ _id: stack.organizationId });
-    for (const r of received) expect(verifyHmacSignature(org!.hmac_key, r.body, r.signature)).toBe(true);
-    expect(new Set(received.map((r) => r.uniqueKey)).size).toBe(3);
-    const invoice = JSON.parse(received[1]!.body) as {
+    for (const r of hmac) {
+      expect(r.algorithm).toBe('hmac');
+      expect(verifyHmacSignature(org!.hmac_key, r.body, r.signature)).toBe(true);
+    }
+    expect(new Set(hmac.map((r) => r.uniqueKey)).size).toBe(3);
+    // The jwt endpoint: verified with the public key the API publishes, as a Lago receiver does.
+    const jwt = received.filter((r) => r.path === '/jwt');
+    expect(jwt.map((r) => [r.type, r.algorithm])).toEqual([['subscription.terminated', 'jwt']]);
+    const { webhook } = (await call('GET', '/webhooks/json_public_key')) as unknown as {
+      webhook: { public_key: string };
+    };
+    const publicKey = Buffer.from(webhook.public_key, 'base64').toString('utf8');
+    expect(verifyJwtSignature(publicKey, jwt[0]!.body, jwt[0]!.signature)).toBe('http://127.0.0.1:3000');
+    expect(jwt[0]!.body).toBe(hmac[2]!.body);
+    const invoice = JSON.parse(hmac[1]!.body) as {
       object_type: string;
       organization_id: string;
       invoice: { status: string };

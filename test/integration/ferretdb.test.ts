@@ -4,7 +4,8 @@ import { startMongo, type TestMongo } from '../support/services';
 import { ensureIndexes } from '../../src/store/indexes';
 import { connectDatabase, DEFAULT_MAX_POOL_SIZE, MAX_BULK_OPERATIONS } from '../../src/store/database';
 import { markDelivered } from '../../src/store/events';
-import { createOrganization, findOrganizationByApiKey, apiKeys } from '../../src/store/organizations';
+import { createOrganization } from '../../src/store/organizations';
+import { apiKeys, findOrganizationByApiKey } from '../../src/store/api-keys';
 
 const onFerretDb = !loadConfig().MONGODB_URI;
 

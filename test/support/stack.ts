@@ -13,10 +13,12 @@ import type { Db } from 'mongodb';
 import { createApp } from '../../api/app';
 import { listen } from '../../api/server';
 import { EventDelivery } from '../../api/event-delivery';
+import { NO_RATE_LIMITS, type RateLimits } from '../../api/rate-limit';
 import { createActivities } from '../../activities';
 import { ensureIndexes } from '../../src/store/indexes';
 import { createOrganization } from '../../src/store/organizations';
 import { startDevServerEnv, startMongo, type TestMongo } from './services';
+import { ANY_DESTINATION, type WebhookDestinationPolicy } from '../../src/webhooks/destination-guard';
 
 /** The bundle `npm run build` ships (npm test builds it first); bundled on the fly when absent. */
 export const SHIPPED_BUNDLE = join(__dirname, '..', '..', 'dist', 'workflow-bundle.js');
@@ -42,9 +44,19 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-export async function startStack(
-  options: { dynamicConfig?: Record<string, string | number | boolean> } = {},
-): Promise<Stack> {
+export interface StackOptions {
+  dynamicConfig?: Record<string, string | number | boolean>;
+  /**
+   * Where webhooks may go. By default any address, as PRORATA_WEBHOOK_ALLOW_PRIVATE=1 allows: the
+   * tests' receivers listen on 127.0.0.1.
+   */
+  webhookDestinations?: WebhookDestinationPolicy;
+  /** Off by default: the tests send requests as fast as they can. */
+  rateLimits?: RateLimits;
+}
+
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const webhookDestinations = options.webhookDestinations ?? ANY_DESTINATION;
   const [env, mongo] = await Promise.all([startDevServerEnv(options.dynamicConfig), startMongo()]);
   const db = mongo.database.db;
   await ensureIndexes(db);
@@ -57,7 +69,7 @@ export async function startStack(
       connection: env.nativeConnection,
       taskQueue,
       ...workflowCode(),
-      activities: createActivities({ db, client: env.client }),
+      activities: createActivities({ db, client: env.client, webhookDestinations }),
     });
     running = worker.run();
   }
@@ -70,7 +82,14 @@ export async function startStack(
 
   const temporal = { client: env.client, connection: env.connection };
   const eventDelivery = new EventDelivery(db, env.client, taskQueue);
-  const app = createApp({ db, temporal, taskQueue, eventDelivery });
+  const app = createApp({
+    db,
+    temporal,
+    taskQueue,
+    eventDelivery,
+    webhookDestinations,
+    rateLimits: options.rateLimits ?? NO_RATE_LIMITS,
+  });
   const server: Server = await listen(app, 0, '127.0.0.1');
   const { port } = server.address() as AddressInfo;
   const { organization, apiKey } = await createOrganization(db, 'Acme Billing');

@@ -96,13 +96,12 @@ export function isWebhookUrl(value: string): boolean {
 }
 
 /**
- * Lago's default algorithm is `jwt` (RS256 with the instance key); prorata signs with the
- * organization's HMAC key only, so `jwt` is refused rather than silently downgraded.
+ * Lago's two algorithms: `hmac` (the organization's HMAC key) and `jwt` (RS256; prorata signs with a
+ * key pair per organization). prorata keeps `hmac` as the default when none is given.
  */
-export const signatureAlgoSchema = z
-  .string()
-  .refine((algo) => algo === 'hmac', 'value_is_invalid')
-  .transform(() => 'hmac' as const);
+export const SIGNATURE_ALGOS = ['hmac', 'jwt'] as const;
+export type SignatureAlgo = (typeof SIGNATURE_ALGOS)[number];
+export const signatureAlgoSchema = z.enum(SIGNATURE_ALGOS, { error: 'value_is_invalid' });
 
 const fields = {
   webhook_url: text().refine(isWebhookUrl, 'url_is_invalid'),

@@ -7,7 +7,8 @@ import type { Express } from 'express';
 import type { Db } from 'mongodb';
 import request from 'supertest';
 import { Client, Connection } from '@temporalio/client';
-import { createApp } from '../../../api/app';
+import { createApp, type ApiDeps } from '../../../api/app';
+import { NO_RATE_LIMITS } from '../../../api/rate-limit';
 import { ensureIndexes } from '../../../src/store/indexes';
 import { createOrganization, type OrganizationDoc } from '../../../src/store/organizations';
 import { startMongo, type TestMongo } from '../../support/services';
@@ -30,7 +31,9 @@ export interface ApiHarness {
   stop(): Promise<void>;
 }
 
-export async function startApiHarness(): Promise<ApiHarness> {
+export async function startApiHarness(
+  options: Pick<ApiDeps, 'webhookDestinations' | 'rateLimits'> = {},
+): Promise<ApiHarness> {
   const mongo = await startMongo();
   const db = mongo.database.db;
   await ensureIndexes(db);
@@ -41,6 +44,9 @@ export async function startApiHarness(): Promise<ApiHarness> {
     db,
     temporal: { client: new Client({ connection }), connection },
     taskQueue: 'unused',
+    // The tests send requests as fast as they can; test/integration/api/rate-limits.test.ts sets limits.
+    rateLimits: NO_RATE_LIMITS,
+    ...options,
     onPlanUpdated: async (organizationId, planCode) => {
       planUpdates.push([organizationId, planCode]);
     },

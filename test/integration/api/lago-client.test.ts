@@ -145,14 +145,13 @@ describe('lago-javascript-client 1.53.0 against the catalog API', () => {
     expect(endpoint.data.webhook_endpoint).toMatchObject({ signature_algo: 'hmac', event_types: null });
     const all = await lago.webhookEndpoints.findAllWebhookEndpoints();
     expect(all.data.webhook_endpoints).toHaveLength(1);
-    const jwt = await lago.webhookEndpoints
-      .createWebhookEndpoint({
-        webhook_endpoint: { webhook_url: 'https://other.test', signature_algo: 'jwt' },
-      })
-      .catch((err: unknown) => err);
-    expect(await getLagoError<typeof lago.webhookEndpoints.createWebhookEndpoint>(jwt)).toMatchObject({
-      error_details: { signature_algo: ['value_is_invalid'] },
+    const jwt = await lago.webhookEndpoints.createWebhookEndpoint({
+      webhook_endpoint: { webhook_url: 'https://other.test', signature_algo: 'jwt' },
     });
+    expect(jwt.data.webhook_endpoint.signature_algo).toBe('jwt');
+    const { data: key } = await lago.webhooks.fetchJsonPublicKey();
+    expect(Buffer.from(key.webhook.public_key, 'base64').toString('utf8')).toContain('BEGIN PUBLIC KEY');
+    await lago.webhookEndpoints.destroyWebhookEndpoint(jwt.data.webhook_endpoint.lago_id);
     await lago.webhookEndpoints.destroyWebhookEndpoint(endpoint.data.webhook_endpoint.lago_id);
   });
 });

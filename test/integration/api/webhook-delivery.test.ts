@@ -10,8 +10,14 @@ import {
   type WebhookEndpointDoc,
 } from '../../../src/store/webhook-endpoints';
 import { verifyHmacSignature } from '../../../src/webhooks/signature';
+import { verifyJwtSignature } from '../../../src/webhooks/jwt-signature';
+import { ensureWebhookSigningKey } from '../../../src/store/webhook-signing-keys';
 import { freePort } from '../../../scripts/services';
 import { startMongo, type TestMongo } from '../../support/services';
+import { ANY_DESTINATION, type WebhookDestinationPolicy } from '../../../src/webhooks/destination-guard';
+
+/** The receiver listens on 127.0.0.1: allowed by name, as PRORATA_WEBHOOK_ALLOWED_HOSTS=127.0.0.1 does. */
+const loopback: WebhookDestinationPolicy = { allowPrivate: false, allowedHosts: ['127.0.0.1'] };
 
 interface Received {
   path: string;
@@ -31,6 +37,11 @@ async function startReceiver(answer: (path: string, attempt: number) => number |
       received.push({ path, headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
       const attempt = (attempts.get(path) ?? 0) + 1;
       attempts.set(path, attempt);
+      const redirect = new URL(path, 'http://x').searchParams.get('to');
+      if (path.startsWith('/redirect') && redirect) {
+        res.writeHead(307, { Location: redirect }).end();
+        return;
+      }
       const status = answer(path, attempt);
       if (status === 'hang') return; // never answers
       res.writeHead(status, { 'Content-Type': 'text/plain' }).end(status < 300 ? 'ok' : 'boom\u0000');
@@ -100,7 +111,7 @@ describe('sendWebhook activity: signed Lago envelopes to subscribed endpoints, r
   const invoice = { lago_id: 'inv-1', number: 'ACM-001', total_amount_cents: 2000, 'weird.key': { $x: 1 } };
 
   it('posts the signed envelope to every endpoint subscribed to the type, and only those', async () => {
-    const activities = createWebhookActivities({ db });
+    const activities = createWebhookActivities({ db, webhookDestinations: loopback });
     const result = await activities.sendWebhook({
       organizationId: org._id,
       webhookType: 'invoice.created',
@@ -108,7 +119,7 @@ describe('sendWebhook activity: signed Lago envelopes to subscribed endpoints, r
       object: invoice,
       uniqueKey: 'invoice.created:inv-1',
     });
-    expect(result).toEqual({ endpoints: 2, delivered: 2, alreadyDelivered: 0 });
+    expect(result).toEqual({ endpoints: 2, delivered: 2, alreadyDelivered: 0, refused: 0 });
     expect(receiver.received.map((r) => r.path).sort()).toEqual(['/all', '/invoices']);
     for (const r of receiver.received) {
       expect(JSON.parse(r.body)).toEqual({
@@ -135,7 +146,7 @@ describe('sendWebhook activity: signed Lago envelopes to subscribed endpoints, r
   it('throws on a failing endpoint so Temporal retries, and the retry skips deliveries already answered 2xx', async () => {
     receiver.received.length = 0;
     failuresLeft.set('/invoices', 1);
-    const activities = createWebhookActivities({ db });
+    const activities = createWebhookActivities({ db, webhookDestinations: loopback });
     const input = {
       organizationId: org._id,
       webhookType: 'invoice.created',
@@ -156,7 +167,7 @@ describe('sendWebhook activity: signed Lago envelopes to subscribed endpoints, r
       ...input,
       object: { ...invoice, lago_id: 'inv-2', changed: true },
     });
-    expect(retried).toEqual({ endpoints: 2, delivered: 1, alreadyDelivered: 1 });
+    expect(retried).toEqual({ endpoints: 2, delivered: 1, alreadyDelivered: 1, refused: 0 });
     expect(receiver.on('/all')).toHaveLength(1);
     const invoices = receiver.on('/invoices');
     expect(invoices).toHaveLength(2);
@@ -170,7 +181,7 @@ describe('sendWebhook activity: signed Lago envelopes to subscribed endpoints, r
       attempts: 2,
     });
     const again = await activities.sendWebhook(input);
-    expect(again).toEqual({ endpoints: 2, delivered: 0, alreadyDelivered: 2 });
+    expect(again).toEqual({ endpoints: 2, delivered: 0, alreadyDelivered: 2, refused: 0 });
     expect(receiver.received).toHaveLength(3);
   });
 
@@ -181,7 +192,7 @@ describe('sendWebhook activity: signed Lago envelopes to subscribed endpoints, r
       name: null,
       event_types: ['plan.created'],
     });
-    const activities = createWebhookActivities({ db, timeoutMs: 300 });
+    const activities = createWebhookActivities({ db, webhookDestinations: loopback, timeoutMs: 300 });
     await expect(
       activities.sendWebhook({
         organizationId: other._id,
@@ -217,7 +228,7 @@ describe('sendWebhook activity: signed Lago envelopes to subscribed endpoints, r
 
   it('sends every type to endpoints without event_types, and nothing for an unknown organization', async () => {
     receiver.received.length = 0;
-    const activities = createWebhookActivities({ db });
+    const activities = createWebhookActivities({ db, webhookDestinations: loopback });
     const wallet = await activities.sendWebhook({
       organizationId: org._id,
       webhookType: 'wallet.created',
@@ -226,7 +237,7 @@ describe('sendWebhook activity: signed Lago envelopes to subscribed endpoints, r
       uniqueKey: 'wallet.created:w',
     });
     // `all` (event_types null) is subscribed to everything.
-    expect(wallet).toEqual({ endpoints: 1, delivered: 1, alreadyDelivered: 0 });
+    expect(wallet).toEqual({ endpoints: 1, delivered: 1, alreadyDelivered: 0, refused: 0 });
     expect(receiver.received.map((r) => r.path)).toEqual(['/all']);
     const unknown = await activities.sendWebhook({
       organizationId: 'no-such-org',
@@ -235,24 +246,147 @@ describe('sendWebhook activity: signed Lago envelopes to subscribed endpoints, r
       object: {},
       uniqueKey: 'x',
     });
-    expect(unknown).toEqual({ endpoints: 0, delivered: 0, alreadyDelivered: 0 });
+    expect(unknown).toEqual({ endpoints: 0, delivered: 0, alreadyDelivered: 0, refused: 0 });
   });
 
-  it('uses the injected fetch', async () => {
-    const calls: string[] = [];
-    const fakeFetch: typeof fetch = async (url) => {
-      calls.push(String(url));
-      return new Response(null, { status: 204 });
+  it('refuses a destination that resolves to loopback, and a redirect to one, when only 127.0.0.1 is allowed: recorded refused, never sent, not retried', async () => {
+    receiver.received.length = 0;
+    const guarded = (await createOrganization(db, 'Guarded')).organization;
+    const port = new URL(receiver.url('/')).port;
+    const add = (url: string) =>
+      insertWebhookEndpoint(db, guarded._id, {
+        webhook_url: url,
+        signature_algo: 'hmac',
+        name: null,
+        event_types: null,
+      });
+    // Stored behind the API's back (as if registered while the name resolved elsewhere): the
+    // delivery checks again, after resolving `localhost` for real.
+    const byName = await add(`http://localhost:${port}/by-name`);
+    const redirected = await add(
+      receiver.url('/redirect?to=' + encodeURIComponent(`http://localhost:${port}/target`)),
+    );
+    const toMetadata = await add(
+      receiver.url('/redirect?to=' + encodeURIComponent('http://169.254.169.254/latest')),
+    );
+    const followed = await add(receiver.url('/redirect?to=' + encodeURIComponent(receiver.url('/followed'))));
+    const activities = createWebhookActivities({ db, webhookDestinations: loopback });
+    const input = {
+      organizationId: guarded._id,
+      webhookType: 'customer.created',
+      objectType: 'customer',
+      object: { external_id: 'g' },
+      uniqueKey: 'customer.created:g',
     };
-    const activities = createWebhookActivities({ db, fetch: fakeFetch });
-    const result = await activities.sendWebhook({
+    expect(await activities.sendWebhook(input)).toEqual({
+      endpoints: 4,
+      delivered: 1,
+      alreadyDelivered: 0,
+      refused: 3,
+    });
+    // The redirects were asked for, their refused targets never reached; the allowed one got the same POST.
+    expect(receiver.received.map((r) => r.path.split('?')[0]).sort()).toEqual([
+      '/followed',
+      '/redirect',
+      '/redirect',
+      '/redirect',
+    ]);
+    expect(receiver.on('/followed')[0]!.body).toBe(receiver.received[0]!.body);
+    const record = (endpoint: WebhookEndpointDoc) =>
+      webhookDeliveries(db).findOne({ _id: `customer.created:g:${endpoint._id}` });
+    expect(await record(byName)).toMatchObject({
+      status: 'refused',
+      attempts: 1,
+      http_status: null,
+      response: expect.stringMatching(/^refused: localhost resolves to (127\.0\.0\.1|::1), a loopback/),
+    });
+    expect(await record(redirected)).toMatchObject({
+      status: 'refused',
+      response: expect.stringMatching(
+        /localhost resolves to .*\(redirected to http:\/\/localhost:\d+\/target\)$/,
+      ),
+    });
+    expect(await record(toMetadata)).toMatchObject({
+      status: 'refused',
+      response: expect.stringContaining(
+        '169.254.169.254 is a loopback, private, link-local or reserved address',
+      ),
+    });
+    expect(await record(followed)).toMatchObject({ status: 'succeeded', http_status: 200 });
+
+    // A retry of the activity (another endpoint failed, say) neither sends nor re-counts attempts.
+    receiver.received.length = 0;
+    expect(await activities.sendWebhook(input)).toEqual({
+      endpoints: 4,
+      delivered: 0,
+      alreadyDelivered: 1,
+      refused: 3,
+    });
+    expect(receiver.received).toHaveLength(0);
+    expect(await record(byName)).toMatchObject({ status: 'refused', attempts: 1 });
+  });
+
+  it('refuses loopback itself without an allowance, and reaches it with PRORATA_WEBHOOK_ALLOW_PRIVATE', async () => {
+    receiver.received.length = 0;
+    const strict = createWebhookActivities({ db });
+    const allowed = createWebhookActivities({ db, webhookDestinations: ANY_DESTINATION });
+    const input = (key: string) => ({
       organizationId: org._id,
       webhookType: 'customer.created',
       objectType: 'customer',
-      object: { external_id: 'acme' },
-      uniqueKey: 'customer.created:acme',
+      object: { external_id: key },
+      uniqueKey: `customer.created:${key}`,
     });
-    expect(result.delivered).toBe(2);
-    expect(calls.sort()).toEqual([receiver.url('/all'), receiver.url('/customers')].sort());
+    expect(await strict.sendWebhook(input('strict'))).toEqual({
+      endpoints: 2,
+      delivered: 0,
+      alreadyDelivered: 0,
+      refused: 2,
+    });
+    expect(receiver.received).toHaveLength(0);
+    expect(
+      await webhookDeliveries(db).findOne({ _id: `customer.created:strict:${endpoints.all!._id}` }),
+    ).toMatchObject({
+      status: 'refused',
+      response: 'refused: 127.0.0.1 is a loopback, private, link-local or reserved address',
+    });
+    expect(await allowed.sendWebhook(input('allowed'))).toEqual({
+      endpoints: 2,
+      delivered: 2,
+      alreadyDelivered: 0,
+      refused: 0,
+    });
+    expect(receiver.received.map((r) => r.path).sort()).toEqual(['/all', '/customers']);
+  });
+
+  it('signs jwt endpoints with the organization key pair, verifiable with its public key and no other', async () => {
+    receiver.received.length = 0;
+    const signer = (await createOrganization(db, 'Signer')).organization;
+    await insertWebhookEndpoint(db, signer._id, {
+      webhook_url: receiver.url('/jwt'),
+      signature_algo: 'jwt',
+      name: null,
+      event_types: null,
+    });
+    const activities = createWebhookActivities({
+      db,
+      webhookDestinations: loopback,
+      apiUrl: 'https://billing.example',
+    });
+    const result = await activities.sendWebhook({
+      organizationId: signer._id,
+      webhookType: 'plan.created',
+      objectType: 'plan',
+      object: { code: 'p' },
+      uniqueKey: 'plan.created:jwt',
+    });
+    expect(result).toEqual({ endpoints: 1, delivered: 1, alreadyDelivered: 0, refused: 0 });
+    const [hit] = receiver.on('/jwt');
+    expect(hit!.headers['x-lago-signature-algorithm']).toBe('jwt');
+    const token = String(hit!.headers['x-lago-signature']);
+    const key = await ensureWebhookSigningKey(db, signer._id);
+    expect(verifyJwtSignature(key!.publicKeyPem, hit!.body, token)).toBe('https://billing.example');
+    const otherKey = await ensureWebhookSigningKey(db, other._id);
+    expect(verifyJwtSignature(otherKey!.publicKeyPem, hit!.body, token)).toBeNull();
   });
 });

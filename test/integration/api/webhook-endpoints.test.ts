@@ -1,3 +1,4 @@
+import { ANY_DESTINATION } from '../../../src/webhooks/destination-guard';
 import {
   ISO_SECONDS,
   UNAUTHORIZED,
@@ -41,7 +42,7 @@ describe('webhook endpoints API (/api/v1/webhook_endpoints)', () => {
     });
     const typed = await a.post('/api/v1/webhook_endpoints', {
       webhook_endpoint: {
-        webhook_url: 'http://127.0.0.1:9/invoices',
+        webhook_url: 'https://hooks.acme.test/invoices',
         signature_algo: 'hmac',
         event_types: ['invoice.created', 'subscription.terminated'],
       },
@@ -54,8 +55,8 @@ describe('webhook endpoints API (/api/v1/webhook_endpoints)', () => {
 
   it.each<[string, Record<string, unknown>, Record<string, string[]>]>([
     [
-      'a jwt signature (prorata signs with hmac only)',
-      { webhook_url: 'https://a.test', signature_algo: 'jwt' },
+      'an unknown signature algorithm',
+      { webhook_url: 'https://a.test', signature_algo: 'rs512' },
       {
         signature_algo: ['value_is_invalid'],
       },
@@ -129,10 +130,10 @@ describe('webhook endpoints API (/api/v1/webhook_endpoints)', () => {
       webhook_endpoint: { webhook_url: 'https://hooks.acme.test/lago' },
     });
     expect(taken.body).toEqual(validationError({ webhook_url: ['value_already_exist'] }));
-    const jwt = await a.put(`/api/v1/webhook_endpoints/${created.lago_id}`, {
-      webhook_endpoint: { signature_algo: 'jwt' },
+    const md5 = await a.put(`/api/v1/webhook_endpoints/${created.lago_id}`, {
+      webhook_endpoint: { signature_algo: 'md5' },
     });
-    expect(jwt.body).toEqual(validationError({ signature_algo: ['value_is_invalid'] }));
+    expect(md5.body).toEqual(validationError({ signature_algo: ['value_is_invalid'] }));
     expect((await a.get(`/api/v1/webhook_endpoints/${created.lago_id}`)).body).toEqual(updated.body);
     const deleted = await a.delete(`/api/v1/webhook_endpoints/${created.lago_id}`);
     expect(deleted.body).toEqual(updated.body);
@@ -172,5 +173,86 @@ describe('webhook endpoints API (/api/v1/webhook_endpoints)', () => {
     });
     expect(own.status).toBe(200);
     expect(own.body.webhook_endpoint.lago_organization_id).toBe(h.b.organization._id);
+  });
+
+  const refusedDestinations = [
+    'http://127.0.0.1:7233/x',
+    'http://169.254.169.254/latest',
+    'http://[::1]:3000/',
+    'http://[fd00:ec2::254]/',
+    'http://[::ffff:127.0.0.1]/',
+    'http://10.0.0.1/hooks',
+    'http://192.168.1.20/hooks',
+    'http://0.0.0.0:27017/',
+    'http://2130706433/',
+    'http://localhost:3000/hooks', // resolved at registration: 127.0.0.1 or ::1
+  ];
+
+  it.each(refusedDestinations)(
+    'refuses %s on create and on update with 422 destination_not_allowed, storing nothing',
+    async (url) => {
+      const count = () => h.db.collection('webhook_endpoints').countDocuments({});
+      const before = await count();
+      const created = await b.post('/api/v1/webhook_endpoints', { webhook_endpoint: { webhook_url: url } });
+      expect(created.status).toBe(422);
+      expect(created.body).toEqual(validationError({ webhook_url: ['destination_not_allowed'] }));
+      expect(await count()).toBe(before);
+
+      const mine = (await b.get('/api/v1/webhook_endpoints')).body.webhook_endpoints[0];
+      const updated = await b.put(`/api/v1/webhook_endpoints/${mine.lago_id}`, {
+        webhook_endpoint: { webhook_url: url, name: 'changed' },
+      });
+      expect(updated.status).toBe(422);
+      expect(updated.body).toEqual(validationError({ webhook_url: ['destination_not_allowed'] }));
+      expect((await b.get(`/api/v1/webhook_endpoints/${mine.lago_id}`)).body.webhook_endpoint).toEqual(mine);
+    },
+  );
+
+  describe('with PRORATA_WEBHOOK_ALLOW_PRIVATE=1', () => {
+    let dev: ApiHarness;
+    beforeAll(async () => {
+      dev = await startApiHarness({ webhookDestinations: ANY_DESTINATION });
+    }, 60_000);
+    afterAll(async () => {
+      await dev?.stop();
+    });
+
+    it('registers loopback and private destinations, but still no other scheme', async () => {
+      const api = as(dev.a, dev.app);
+      for (const url of refusedDestinations) {
+        const res = await api.post('/api/v1/webhook_endpoints', { webhook_endpoint: { webhook_url: url } });
+        expect(res.status).toBe(200);
+      }
+      expect(
+        (
+          await api.post('/api/v1/webhook_endpoints', {
+            webhook_endpoint: { webhook_url: 'file:///etc/passwd' },
+          })
+        ).body,
+      ).toEqual(validationError({ webhook_url: ['url_is_invalid'] }));
+    });
+  });
+
+  it('signs with jwt on request: the endpoint says so, and each organization has its own public key', async () => {
+    const jwt = await b.post('/api/v1/webhook_endpoints', {
+      webhook_endpoint: { webhook_url: 'https://jwt.test/hooks', signature_algo: 'jwt' },
+    });
+    expect(jwt.status).toBe(200);
+    expect(jwt.body.webhook_endpoint.signature_algo).toBe('jwt');
+    const keyOf = async (api: typeof a) => {
+      const json = await api.get('/api/v1/webhooks/json_public_key');
+      const text = await api.get('/api/v1/webhooks/public_key');
+      expect(json.status).toBe(200);
+      expect(text.headers['content-type']).toMatch(/^text\/plain/);
+      expect(text.text).toBe(json.body.webhook.public_key);
+      return Buffer.from(json.body.webhook.public_key as string, 'base64').toString('utf8');
+    };
+    const [keyA, keyB] = [await keyOf(a), await keyOf(b)];
+    expect(keyB).toMatch(/^-----BEGIN PUBLIC KEY-----\n[\s\S]+\n-----END PUBLIC KEY-----\n$/);
+    expect(keyA).not.toBe(keyB);
+    expect(await keyOf(b)).toBe(keyB); // created once, then the same
+    const stored = await h.db.collection('organizations').findOne({ _id: h.b.organization._id as never });
+    expect(stored?.webhook_public_key_pem).toBe(keyB);
+    expect((await b.get('/api/v1/webhook_endpoints')).body.webhook_endpoints[0].signature_algo).toBe('jwt');
   });
 });
