@@ -52,6 +52,8 @@ describe('subscriptions, current usage and invoices API', () => {
       200,
     );
     expect((await call('POST', '/plans', plan('odd', latest.body.billable_metric.lago_id))).status).toBe(200);
+    const packaged = plan('packaged', metric.body.billable_metric.lago_id, 'package');
+    expect((await call('POST', '/plans', packaged)).status).toBe(200);
   }, 120_000);
   afterAll(async () => {
     await stack?.stop();
@@ -129,6 +131,12 @@ describe('subscriptions, current usage and invoices API', () => {
     });
     expect(odd.status).toBe(422);
     expect(odd.body.error_details).toEqual({ plan_code: ['unsupported_aggregation_type'] });
+    // Lago accepts a package plan; prorata refuses to bill it (never as zero) until it prices it.
+    const refused = await call('POST', '/subscriptions', {
+      subscription: { external_customer_id: 'x', plan_code: 'packaged', external_id: 'packaged_sub' },
+    });
+    expect(refused.status).toBe(422);
+    expect(refused.body.error_details).toEqual({ plan_code: ['unsupported_charge_model'] });
     expect((await call('GET', '/subscriptions/odd_sub?status=active')).status).toBe(404);
     expect((await call('DELETE', '/subscriptions/missing')).body.code).toBe('subscription_not_found');
   });
