@@ -16,6 +16,7 @@ export * from './seat-ledger';
 export * from './seat-days';
 export * from './event-totals';
 export * from './charge-fee';
+export * from './in-advance-seats';
 export * from './subscription-fee';
 export * from './invoice';
 export * from './current-usage';
