@@ -18,6 +18,7 @@ export * from './event-totals';
 export * from './charge-fee';
 export * from './in-advance-seats';
 export * from './subscription-fee';
+export * from './trial';
 export * from './invoice';
 export * from './current-usage';
 export * from './wallet';
