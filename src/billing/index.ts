@@ -19,6 +19,7 @@ export * from './charge-fee';
 export * from './in-advance-seats';
 export * from './subscription-fee';
 export * from './trial';
+export * from './plan-change';
 export * from './invoice';
 export * from './current-usage';
 export * from './wallet';
