@@ -360,6 +360,32 @@ describe('prorata simulate: tiered seat prices (docs/tiered-seat-prices.md worke
     expect(marchCents(simulateJson(scenario('graduated', { graduated_ranges: ranges })))).toEqual([2000]);
   });
 
+  it('labels each invoice with its plan code and each fee with pay_in_advance (the subscription fee of a pay-in-advance plan)', () => {
+    const base = scenario('graduated', { graduated_ranges: ranges });
+    const output = simulateJson({
+      ...base,
+      plan: { ...base.plan, amount_cents: 3100, pay_in_advance: true },
+    });
+    expect(
+      output.invoices.map((invoice) => [
+        invoice.plan_code,
+        invoice.invoicing_reason,
+        invoice.fees.map((fee) => [fee.fee_type, fee.pay_in_advance, fee.amount_cents]),
+      ]),
+    ).toEqual([
+      ['tiered', 'subscription_starting', [['subscription', true, 3100]]],
+      [
+        'tiered',
+        'subscription_periodic',
+        // March's seats in arrears, April's fee in advance.
+        [
+          ['charge', false, 2000],
+          ['subscription', true, 3100],
+        ],
+      ],
+    ]);
+  });
+
   it('bills March with prorated volume tiers: 2.35484 units at the 3-seat tier price 5 → 1177 cents', () => {
     expect(marchCents(simulateJson(scenario('volume', { volume_ranges: ranges })))).toEqual([1177]);
   });
