@@ -5,11 +5,12 @@
 import type { BillableMetric } from './billable-metric';
 import type { ChargeWindow } from './billing-period';
 import { chargeAmount, type ChargeModelName } from './charge-models';
+import type { ProratedStep } from './graduated-charge';
 import { measureEvents } from './event-totals';
 import type { DayTable } from './local-time';
 import { Dec, ceil5Ratio, formatQuantity, roundHalfUpToMinor } from './money';
 import type { Charge } from './plan';
-import { measureSeats, type SeatDays } from './seat-days';
+import { measureSeats, type SeatDays, type SeatStep } from './seat-days';
 import { metricLedgerOf, type SeatLedger } from './seat-ledger';
 
 export interface ChargeFee {
@@ -66,8 +67,15 @@ export function computeChargeFee(
   let seatsEverActive: number | null = null;
   let eventsCount: number;
   let seats: SeatDays[] | null = null;
+  let proratedSteps: ProratedStep[] | null = null;
   if (metric.aggregationType === 'unique_count_agg') {
-    const measure = measureSeats(metricLedger, window, table, { recurring: metric.recurring, explain });
+    // Only prorated graduated prices each add on its own (Lago's per-event breakdown).
+    const steps = charge.prorated && charge.chargeModel === 'graduated';
+    const measure = measureSeats(metricLedger, window, table, {
+      recurring: metric.recurring,
+      explain,
+      steps,
+    });
     units = new Dec(measure.activeAtEnd);
     seatDays = measure.seatDays;
     seatsEverActive = measure.seatsEverActive;
@@ -75,6 +83,7 @@ export function computeChargeFee(
     seats = measure.seats;
     if (charge.prorated) proratedUnits = ceil5Ratio(measure.seatDays, window.period.durationDays);
     billedUnits = proratedUnits ?? units;
+    if (measure.steps) proratedSteps = proratedStepsOf(measure.steps, window.period.durationDays);
   } else {
     const totals = measureEvents(metricLedger, window, metric.aggregationType === 'sum_agg');
     // Lago resets negative aggregations to 0.
@@ -82,7 +91,7 @@ export function computeChargeFee(
     billedUnits = units;
     eventsCount = totals.eventsCount;
   }
-  const amount = chargeAmount(charge.chargeModel, billedUnits, charge.properties);
+  const amount = chargeAmount(charge.chargeModel, { billedUnits, units, proratedSteps }, charge.properties);
   return {
     feeType: 'charge',
     chargeCode: charge.code,
@@ -103,6 +112,21 @@ export function computeChargeFee(
     currency,
     seats,
   };
+}
+
+/**
+ * Stint ends in time order (ties: ingestion sequence, then seat key), each add with its own
+ * `ceil5(days / D)` as Lago's prorated breakdown rounds each event; removes carry no days.
+ */
+function proratedStepsOf(steps: SeatStep[], durationDays: number): ProratedStep[] {
+  const ordered = [...steps].sort(
+    (a, b) => a.at - b.at || a.seq - b.seq || (a.seatKey < b.seatKey ? -1 : a.seatKey > b.seatKey ? 1 : 0),
+  );
+  return ordered.map((step) =>
+    step.op === 'add'
+      ? { fullUnits: new Dec(1), proratedUnits: ceil5Ratio(step.days, durationDays) }
+      : { fullUnits: new Dec(-1), proratedUnits: new Dec(0) },
+  );
 }
 
 /**

@@ -265,7 +265,15 @@ export interface LagoCreditApplied {
   credit_amount: string;
 }
 
-export type LagoSimulatedInvoice = { number: string } & LagoInvoiceAmounts & {
+/**
+ * A simulated invoice: the stored invoice's amounts plus, as SPEC section 8 asks of the simulation,
+ * the plan it bills and whether each fee pays in advance.
+ */
+export type LagoSimulatedInvoice = { number: string; plan_code: string } & Omit<
+  LagoInvoiceAmounts,
+  'fees'
+> & {
+    fees: (LagoFee & { pay_in_advance: boolean })[];
     applied_credits: LagoCreditApplied[];
   };
 
@@ -280,10 +288,18 @@ function creditApplied(take: CreditTake): LagoCreditApplied {
 export function lagoSimulatedInvoice(
   simulated: SimulatedInvoice,
   metrics: readonly BillableMetric[],
+  planCode: string,
 ): LagoSimulatedInvoice {
+  const amounts = lagoInvoiceAmounts(simulated.invoice, metrics);
   return {
     number: simulated.number,
-    ...lagoInvoiceAmounts(simulated.invoice, metrics),
+    plan_code: planCode,
+    ...amounts,
+    // Charges are billed in arrears by the cycle today; only the subscription fee may be in advance.
+    fees: amounts.fees.map((fee, i) => {
+      const source = simulated.invoice.fees[i] as Fee;
+      return { ...fee, pay_in_advance: source.feeType === 'subscription' && source.inAdvance };
+    }),
     applied_credits: simulated.credits.map(creditApplied),
   };
 }
@@ -298,9 +314,10 @@ export interface SimulationOutput {
 export function simulationOutput(
   result: SimulationResult,
   metrics: readonly BillableMetric[],
+  planCode: string,
 ): SimulationOutput {
   return {
-    invoices: result.invoices.map((simulated) => lagoSimulatedInvoice(simulated, metrics)),
+    invoices: result.invoices.map((simulated) => lagoSimulatedInvoice(simulated, metrics, planCode)),
     current_usage: result.currentUsage ? lagoCustomerUsage(result.currentUsage, metrics) : null,
     wallets: result.wallets.map((wallet) => lagoWalletBalance(wallet, result.walletTransactions)),
   };

@@ -37,12 +37,29 @@ export interface SeatMeasure {
   eventsCount: number;
   /** Per seat detail when asked for, sorted by seat key; else null. */
   seats: SeatDays[] | null;
+  /** The effective adds and removes of the window's stints when asked for (unsorted), else null. */
+  steps: SeatStep[] | null;
+}
+
+/**
+ * One end of a stint, for charges priced per add (prorated graduated, Lago's per-event breakdown):
+ * an add carries its stint's days; the remove that closes a stint carries none. `at`/`seq` are
+ * the effective mark's (an add from before F keeps its own timestamp: Lago orders by it).
+ */
+export interface SeatStep {
+  at: number;
+  seq: number;
+  seatKey: string;
+  op: 'add' | 'remove';
+  days: number;
 }
 
 export interface SeatMeasureOptions {
   /** Recurring metrics carry seats over from before F; non-recurring ones only see [F, T]. */
   recurring: boolean;
   explain: boolean;
+  /** Also list each stint's add and closing remove (`SeatMeasure.steps`). */
+  steps?: boolean;
 }
 
 // Scratch buffers reused across seats (a computation is synchronous, so sharing is safe).
@@ -73,6 +90,7 @@ export function measureSeats(
     seatsEverActive: 0,
     eventsCount: 0,
     seats: options.explain ? [] : null,
+    steps: options.steps ? [] : null,
   };
   if (!metric) return measure;
   const firstDay = dayIndexOf(table, window.fromAt);
@@ -95,9 +113,16 @@ function measureSeat(
   const marks = seat.marks;
   // State at F: the last operation before F (rule 2 makes the state the last op).
   let last: SeatMark | null = options.recurring ? seat.carry : null;
+  // The add that opened the stint still running at F (a second add while active changes nothing).
+  let openedBy: SeatMark | null = last !== null && last[2] === 'add' ? last : null;
   let begin = 0;
   while (begin < marks.length && (marks[begin] as SeatMark)[0] < window.fromAt) {
-    if (options.recurring) last = marks[begin] as SeatMark;
+    if (options.recurring) {
+      const mark = marks[begin] as SeatMark;
+      if (mark[2] === 'remove') openedBy = null;
+      else if (openedBy === null) openedBy = mark;
+      last = mark;
+    }
     begin += 1;
   }
   let end = begin;
@@ -125,10 +150,17 @@ function measureSeat(
 
   let days = 0;
   let openDay = firstDay;
+  let openMark: SeatMark | null = active ? openedBy : null;
   const stints: SeatStint[] | null = options.explain ? [] : null;
-  const close = (toDay: number): void => {
+  const steps = measure.steps;
+  const close = (toDay: number, removeMark: SeatMark | null): void => {
     const stintDays = toDay - openDay + 1;
     days += stintDays;
+    if (steps && openMark) {
+      steps.push({ at: openMark[0], seq: openMark[1], seatKey: seat.key, op: 'add', days: stintDays });
+      if (removeMark)
+        steps.push({ at: removeMark[0], seq: removeMark[1], seatKey: seat.key, op: 'remove', days: 0 });
+    }
     stints?.push({
       fromLocalDate: localDateAtIndex(table, openDay),
       toLocalDate: localDateAtIndex(table, toDay),
@@ -141,13 +173,14 @@ function measureSeat(
       if (!active) {
         active = true;
         openDay = scratchDays[i] as number;
+        openMark = marks[begin + i] as SeatMark;
       }
     } else if (active && scratchDropped[i] === 0) {
-      close(scratchDays[i] as number);
+      close(scratchDays[i] as number, marks[begin + i] as SeatMark);
       active = false;
     }
   }
-  if (active) close(lastDay);
+  if (active) close(lastDay, null);
 
   measure.seatDays += days;
   if (active) measure.activeAtEnd += 1;

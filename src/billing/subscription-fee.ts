@@ -42,13 +42,27 @@ export function computeSubscriptionFee(
 ): SubscriptionFee {
   const firstLocalDate = localDateOf(window.fromAt, timeZone);
   const usedDays = daysBetween(firstLocalDate, localDateOf(window.toAt, timeZone)) + 1;
+  return subscriptionFeeOf(plan, window, startOfLocalDay(firstLocalDate, timeZone), usedDays, inAdvance);
+}
+
+/**
+ * The fee for `usedDays` paid local days of a window, the first starting at `fromAt`:
+ * `round_half_up(amount_cents × usedDays / D)`, the full amount from D days on.
+ */
+export function subscriptionFeeOf(
+  plan: Plan,
+  window: ChargeWindow,
+  fromAt: number,
+  usedDays: number,
+  inAdvance: boolean,
+): SubscriptionFee {
   const durationDays = window.period.durationDays;
   const amountCents =
     usedDays >= durationDays ? plan.amountCents : prorateHalfUp(plan.amountCents, usedDays, durationDays);
   return {
     feeType: 'subscription',
     planCode: plan.code,
-    fromAt: startOfLocalDay(firstLocalDate, timeZone),
+    fromAt,
     toAt: window.toAt,
     usedDays,
     durationDays,

@@ -1,7 +1,7 @@
 /**
  * Lago catalog documents -> billing's domain types, mapped once here. What billing cannot price yet
- * (charge models other than standard, aggregations other than unique/count/sum) is reported, never
- * silently billed as zero.
+ * (charge models other than standard, graduated and volume; aggregations other than
+ * unique/count/sum) is reported, never silently billed as zero.
  */
 import type { BillableMetricDoc } from '../store/billable-metrics';
 import type { CustomerDoc } from '../store/customers';
@@ -10,7 +10,8 @@ import { chargePropertiesOf } from '../store/plans';
 import type { BillableMetric } from '../billing/billable-metric';
 import { AGGREGATION_TYPES } from '../billing/billable-metric';
 import type { Plan } from '../billing/plan';
-import { isChargeModelName } from '../billing/charge-models';
+import { isChargeModelName, type ChargeProperties } from '../billing/charge-models';
+import { tierRangesOf } from './lago/charge-ranges';
 import { isDecimalString } from '../billing/money';
 
 export type SnapshotResult =
@@ -19,7 +20,12 @@ export type SnapshotResult =
       ok: false;
       problems: {
         charge: string;
-        problem: 'unsupported_charge_model' | 'unsupported_aggregation_type' | 'invalid_amount';
+        problem:
+          | 'unsupported_charge_model'
+          | 'unsupported_aggregation_type'
+          | 'invalid_amount'
+          | 'invalid_graduated_ranges'
+          | 'invalid_volume_ranges';
       }[];
     };
 
@@ -53,10 +59,23 @@ export function billingSnapshotOf({ plan, billableMetrics }: PlanWithMetrics): S
       problems.push({ charge: charge.code, problem: 'unsupported_charge_model' });
       continue;
     }
-    const amount = chargePropertiesOf(charge).amount;
-    if (typeof amount !== 'string' || !isDecimalString(amount)) {
-      problems.push({ charge: charge.code, problem: 'invalid_amount' });
-      continue;
+    const stored = chargePropertiesOf(charge);
+    let properties: ChargeProperties;
+    if (charge.charge_model === 'standard') {
+      const amount = stored.amount;
+      if (typeof amount !== 'string' || !isDecimalString(amount)) {
+        problems.push({ charge: charge.code, problem: 'invalid_amount' });
+        continue;
+      }
+      properties = { amount };
+    } else {
+      const ranges = tierRangesOf(charge.charge_model, stored);
+      if (!ranges) {
+        problems.push({ charge: charge.code, problem: `invalid_${charge.charge_model}_ranges` });
+        continue;
+      }
+      properties =
+        charge.charge_model === 'graduated' ? { graduatedRanges: ranges } : { volumeRanges: ranges };
     }
     if (!metrics.some((m) => m.code === metric.code)) metrics.push(metric);
     charges.push({
@@ -65,7 +84,7 @@ export function billingSnapshotOf({ plan, billableMetrics }: PlanWithMetrics): S
       billableMetricCode: metric.code,
       chargeModel: charge.charge_model,
       prorated: charge.prorated,
-      properties: { amount },
+      properties,
       invoiceDisplayName: charge.invoice_display_name,
     });
   }

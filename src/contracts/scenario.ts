@@ -18,9 +18,12 @@ import {
   parseUnixSeconds,
   topUpAmount,
   Dec,
+  type ChargeModelName,
+  type ChargeProperties,
   type WalletFeeType,
   type SimulationInput,
 } from '../billing';
+import { tierRangeErrors, tierRangesOf } from './lago/charge-ranges';
 import { CURRENCIES } from './lago/currency';
 
 const TIMESTAMP_EXPECTED =
@@ -83,7 +86,12 @@ const charge = z.strictObject({
     .literal(false, { error: 'pay-in-advance charges are not billed by prorata yet' })
     .optional(),
   invoice_display_name: z.string().nullable().optional(),
-  properties: z.strictObject({ amount: nonNegativeDecimal('amount') }),
+  /** `amount` for standard, Lago's `graduated_ranges` / `volume_ranges` for tiered charges. */
+  properties: z.strictObject({
+    amount: nonNegativeDecimal('amount').optional(),
+    graduated_ranges: z.array(z.unknown()).optional(),
+    volume_ranges: z.array(z.unknown()).optional(),
+  }),
 });
 
 const plan = z.strictObject({
@@ -179,6 +187,19 @@ export const scenarioSchema = z
       if (item.prorated && metric && !(metric.aggregation_type === 'unique_count_agg' && metric.recurring)) {
         problem([...path, 'prorated'], 'only charges on a recurring unique_count_agg metric can be prorated');
       }
+      const model = item.charge_model as ChargeModelName;
+      const wanted = PROPERTY_OF_MODEL[model];
+      for (const key of Object.keys(item.properties) as (keyof typeof item.properties)[]) {
+        if (key !== wanted)
+          problem([...path, 'properties', key], `a ${model} charge takes properties.${wanted} only`);
+      }
+      if (item.properties[wanted] === undefined)
+        problem([...path, 'properties', wanted], `required for ${model}`);
+      else if (model !== 'standard') {
+        for (const [field, codes] of Object.entries(tierRangeErrors(model, item.properties))) {
+          problem([...path, 'properties', wanted], `${field}: ${codes.join(', ')} (Lago's range rules)`);
+        }
+      }
     });
 
     const planCurrency = scenario.plan.amount_currency;
@@ -234,6 +255,26 @@ export const scenarioSchema = z
   });
 
 export type Scenario = z.output<typeof scenarioSchema>;
+
+type ScenarioChargeProperties = Scenario['plan']['charges'] extends (infer C)[] | undefined
+  ? C extends { properties: infer P }
+    ? P
+    : never
+  : never;
+
+/** The properties key each charge model reads. */
+const PROPERTY_OF_MODEL: Record<ChargeModelName, keyof ScenarioChargeProperties> = {
+  standard: 'amount',
+  graduated: 'graduated_ranges',
+  volume: 'volume_ranges',
+};
+
+/** Billing's properties of a validated scenario charge (Lago's ranges mapped once, to camelCase tiers). */
+function chargePropertiesOf(model: ChargeModelName, properties: ScenarioChargeProperties): ChargeProperties {
+  if (model === 'standard') return { amount: properties.amount as string };
+  const ranges = tierRangesOf(model, properties) ?? [];
+  return model === 'graduated' ? { graduatedRanges: ranges } : { volumeRanges: ranges };
+}
 
 export interface ScenarioProblem {
   /** JSON path, e.g. `$.events[3].timestamp`. */
@@ -301,9 +342,9 @@ export function simulationInputOf(scenario: Scenario): SimulationInput {
         code: item.code ?? item.billable_metric_code,
         lagoId: null,
         billableMetricCode: item.billable_metric_code,
-        chargeModel: 'standard' as const,
+        chargeModel: item.charge_model as ChargeModelName,
         prorated: item.prorated ?? false,
-        properties: { amount: item.properties.amount },
+        properties: chargePropertiesOf(item.charge_model as ChargeModelName, item.properties),
         invoiceDisplayName: item.invoice_display_name ?? null,
       })),
     },

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { AggregationType } from './billable-metric';
+import { tierRangeErrors } from './charge-ranges';
 import { currencySchema } from './currency';
 import { addDetail, type LagoErrorDetails } from './error-details';
 import {
@@ -110,18 +111,24 @@ export function defaultChargeProperties(model: ChargeModel): Record<string, unkn
   }
 }
 
-/** Lago keeps only the keys a standard charge reads (`Charges::FilterChargeModelPropertiesService`). */
-const STANDARD_PROPERTY_KEYS = ['amount', 'grouped_by', 'pricing_group_keys'];
+/**
+ * Lago keeps only the keys the charge model reads (`ChargeModels::FilterProperties`): a standard
+ * charge its amount, a tiered one its ranges (plus the grouping keys every model keeps).
+ */
+const KEPT_PROPERTY_KEYS: Partial<Record<ChargeModel, readonly string[]>> = {
+  standard: ['amount', 'grouped_by', 'pricing_group_keys'],
+  graduated: ['graduated_ranges', 'grouped_by', 'pricing_group_keys'],
+  volume: ['volume_ranges', 'grouped_by', 'pricing_group_keys'],
+};
 
 export function chargeProperties(
   model: ChargeModel,
   properties: Record<string, unknown> | null | undefined,
 ): Record<string, unknown> {
   if (!properties || Object.keys(properties).length === 0) return defaultChargeProperties(model);
-  if (model !== 'standard') return properties;
-  return Object.fromEntries(
-    STANDARD_PROPERTY_KEYS.filter((k) => k in properties).map((k) => [k, properties[k]]),
-  );
+  const kept = KEPT_PROPERTY_KEYS[model];
+  if (!kept) return properties;
+  return Object.fromEntries(kept.filter((k) => k in properties).map((k) => [k, properties[k]]));
 }
 
 /** Aggregations a pay-in-advance charge may use (Lago `AGGREGATION_TYPES_PAYABLE_IN_ADVANCE`). */
@@ -151,7 +158,9 @@ export interface ChargeRuleMetric {
  *   graduated, or in advance with standard; never for a weighted sum;
  * - pay in advance neither with volume nor with a metric that cannot be paid in advance;
  * - no minimum amount on a pay-in-advance charge;
- * - a standard charge's `properties.amount` is a non-negative decimal string.
+ * - a standard charge's `properties.amount` is a non-negative decimal string;
+ * - a graduated or volume charge's ranges follow Lago's range rules (charge-ranges.ts), keyed
+ *   `graduated_ranges` / `volume_ranges`, `per_unit_amount`, `flat_amount` as Lago keys them.
  */
 export function chargeRuleErrors(charge: ChargeRuleInput, metric: ChargeRuleMetric): LagoErrorDetails {
   const details: LagoErrorDetails = {};
@@ -169,6 +178,11 @@ export function chargeRuleErrors(charge: ChargeRuleInput, metric: ChargeRuleMetr
   }
   if (charge.charge_model === 'standard' && !isNonNegativeDecimalString(charge.properties.amount)) {
     addDetail(details, 'properties', 'invalid_amount');
+  }
+  if (charge.charge_model === 'graduated' || charge.charge_model === 'volume') {
+    for (const [field, codes] of Object.entries(tierRangeErrors(charge.charge_model, charge.properties))) {
+      for (const code of codes) addDetail(details, field, code);
+    }
   }
   return details;
 }

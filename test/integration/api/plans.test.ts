@@ -179,7 +179,7 @@ describe('plans API (/api/v1/plans)', () => {
             charge_model: 'standard',
             properties: { amount: '1.5', pricing_group_keys: ['region'], 'x.y': 1 },
           },
-          { billable_metric_id: metrics.gb!.lago_id, charge_model: 'graduated', properties: hostile },
+          { billable_metric_id: metrics.gb!.lago_id, charge_model: 'package', properties: hostile },
         ],
       }),
     });
@@ -278,6 +278,32 @@ describe('plans API (/api/v1/plans)', () => {
       {
         properties: ['invalid_amount'],
       },
+    ],
+    [
+      'graduated ranges with a hole (Lago Charges::Validators::GraduatedService)',
+      {
+        charge_model: 'graduated',
+        properties: {
+          graduated_ranges: [
+            { from_value: 0, to_value: 10, per_unit_amount: '5', flat_amount: '0' },
+            { from_value: 20, to_value: null, per_unit_amount: '4', flat_amount: '0' },
+          ],
+        },
+      },
+      { graduated_ranges: ['invalid_graduated_ranges'] },
+    ],
+    [
+      'volume ranges without a per-unit amount',
+      {
+        charge_model: 'volume',
+        properties: { volume_ranges: [{ from_value: 0, to_value: null, flat_amount: '0' }] },
+      },
+      { per_unit_amount: ['invalid_amount'] },
+    ],
+    [
+      'empty volume ranges',
+      { charge_model: 'volume', properties: { volume_ranges: [] } },
+      { volume_ranges: ['missing_volume_ranges'] },
     ],
     ['an unknown charge model', { charge_model: 'tiered' }, { charge_model: ['value_is_invalid'] }],
     ['no charge model', {}, { charge_model: ['value_is_invalid'] }],

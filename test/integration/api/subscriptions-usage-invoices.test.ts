@@ -52,6 +52,20 @@ describe('subscriptions, current usage and invoices API', () => {
       200,
     );
     expect((await call('POST', '/plans', plan('odd', latest.body.billable_metric.lago_id))).status).toBe(200);
+    const packaged = plan('packaged', metric.body.billable_metric.lago_id, 'package');
+    expect((await call('POST', '/plans', packaged)).status).toBe(200);
+    const tieredBase = plan('tiered', metric.body.billable_metric.lago_id, 'graduated').plan;
+    const graduatedRanges = [
+      { from_value: 0, to_value: 2, per_unit_amount: '10', flat_amount: '0' },
+      { from_value: 3, to_value: null, per_unit_amount: '5', flat_amount: '0' },
+    ];
+    const tiered = {
+      plan: {
+        ...tieredBase,
+        charges: tieredBase.charges.map((c) => ({ ...c, properties: { graduated_ranges: graduatedRanges } })),
+      },
+    };
+    expect((await call('POST', '/plans', tiered)).status).toBe(200);
   }, 120_000);
   afterAll(async () => {
     await stack?.stop();
@@ -129,6 +143,17 @@ describe('subscriptions, current usage and invoices API', () => {
     });
     expect(odd.status).toBe(422);
     expect(odd.body.error_details).toEqual({ plan_code: ['unsupported_aggregation_type'] });
+    // Lago accepts a package plan; prorata refuses to bill it (never as zero) until it prices it.
+    const refused = await call('POST', '/subscriptions', {
+      subscription: { external_customer_id: 'x', plan_code: 'packaged', external_id: 'packaged_sub' },
+    });
+    expect(refused.status).toBe(422);
+    expect(refused.body.error_details).toEqual({ plan_code: ['unsupported_charge_model'] });
+    // Graduated and volume charges are billed now: the subscription is accepted.
+    const tieredSub = await call('POST', '/subscriptions', {
+      subscription: { external_customer_id: 'x', plan_code: 'tiered', external_id: 'tiered_sub' },
+    });
+    expect([tieredSub.status, tieredSub.body.subscription?.status]).toEqual([200, 'active']);
     expect((await call('GET', '/subscriptions/odd_sub?status=active')).status).toBe(404);
     expect((await call('DELETE', '/subscriptions/missing')).body.code).toBe('subscription_not_found');
   });

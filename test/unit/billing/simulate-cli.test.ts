@@ -321,3 +321,86 @@ describe('prorata simulate: bad input', () => {
     expect(cli(['--help']).code).toBe(0);
   });
 });
+
+describe('prorata simulate: tiered seat prices (docs/tiered-seat-prices.md worked example)', () => {
+  const ranges = [
+    { from_value: 0, to_value: 2, per_unit_amount: '10', flat_amount: '0' },
+    { from_value: 3, to_value: null, per_unit_amount: '5', flat_amount: '0' },
+  ];
+  const scenario = (chargeModel: string, properties: Record<string, unknown>) => ({
+    customer: { external_id: 'tiers', timezone: 'UTC', currency: 'USD' },
+    billable_metrics: [
+      { code: 'seats', aggregation_type: 'unique_count_agg', field_name: 'user_id', recurring: true },
+    ],
+    plan: {
+      code: 'tiered',
+      interval: 'monthly',
+      amount_currency: 'USD',
+      charges: [{ billable_metric_code: 'seats', charge_model: chargeModel, prorated: true, properties }],
+    },
+    subscription: { external_id: 'tiers_sub', subscription_at: '2024-03-01T00:00:00Z' },
+    events: [
+      ['u1', 'add', '2024-02-10T09:00:00Z'],
+      ['u2', 'add', '2024-03-01T08:00:00Z'],
+      ['u3', 'add', '2024-03-17T10:00:00Z'],
+      ['u1', 'remove', '2024-03-20T18:00:00Z'],
+      ['u4', 'add', '2024-03-25T12:00:00Z'],
+    ].map(([user_id, operation_type, timestamp], i) => ({
+      transaction_id: `t${i}`,
+      code: 'seats',
+      timestamp,
+      properties: { user_id, operation_type },
+    })),
+    as_of: '2024-04-01T00:00:00Z',
+  });
+  const marchCents = (output: SimulationOutput) =>
+    output.invoices.map((invoice) => invoice.fees_amount_cents);
+
+  it('bills March with prorated graduated tiers: 20.00015 → 2000 cents', () => {
+    expect(marchCents(simulateJson(scenario('graduated', { graduated_ranges: ranges })))).toEqual([2000]);
+  });
+
+  it('labels each invoice with its plan code and each fee with pay_in_advance (the subscription fee of a pay-in-advance plan)', () => {
+    const base = scenario('graduated', { graduated_ranges: ranges });
+    const output = simulateJson({
+      ...base,
+      plan: { ...base.plan, amount_cents: 3100, pay_in_advance: true },
+    });
+    expect(
+      output.invoices.map((invoice) => [
+        invoice.plan_code,
+        invoice.invoicing_reason,
+        invoice.fees.map((fee) => [fee.fee_type, fee.pay_in_advance, fee.amount_cents]),
+      ]),
+    ).toEqual([
+      ['tiered', 'subscription_starting', [['subscription', true, 3100]]],
+      [
+        'tiered',
+        'subscription_periodic',
+        // March's seats in arrears, April's fee in advance.
+        [
+          ['charge', false, 2000],
+          ['subscription', true, 3100],
+        ],
+      ],
+    ]);
+  });
+
+  it('bills March with prorated volume tiers: 2.35484 units at the 3-seat tier price 5 → 1177 cents', () => {
+    expect(marchCents(simulateJson(scenario('volume', { volume_ranges: ranges })))).toEqual([1177]);
+  });
+
+  it("refuses ranges Lago refuses, with Lago's error code, and a standard charge without amount", () => {
+    const holes = [ranges[0], { ...ranges[1], from_value: 5 }];
+    const bad = cli(['simulate', '-'], JSON.stringify(scenario('graduated', { graduated_ranges: holes })));
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toBe(
+      "$.plan.charges[0].properties.graduated_ranges: graduated_ranges: invalid_graduated_ranges (Lago's range rules)\n",
+    );
+    const mixed = cli(['simulate', '-'], JSON.stringify(scenario('standard', { volume_ranges: ranges })));
+    expect(mixed.stderr).toBe(
+      '$.plan.charges[0].properties.volume_ranges: a standard charge takes properties.amount only\n' +
+        '$.plan.charges[0].properties.amount: required for standard\n',
+    );
+  });
+});
