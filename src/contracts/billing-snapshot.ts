@@ -22,6 +22,7 @@ export type SnapshotResult =
         charge: string;
         problem:
           | 'unsupported_charge_model'
+          | 'unsupported_pay_in_advance_charge'
           | 'unsupported_aggregation_type'
           | 'invalid_amount'
           | 'invalid_graduated_ranges'
@@ -57,6 +58,13 @@ export function billingSnapshotOf({ plan, billableMetrics }: PlanWithMetrics): S
     }
     if (!isChargeModelName(charge.charge_model)) {
       problems.push({ charge: charge.code, problem: 'unsupported_charge_model' });
+      continue;
+    }
+    // Billed per add when it happens (SPEC section 8): the rule is in src/billing/in-advance-seats.ts,
+    // the workflow does not issue those invoices yet, and billing such a charge in arrears instead
+    // would send a wrong bill. Refused until then.
+    if (charge.pay_in_advance) {
+      problems.push({ charge: charge.code, problem: 'unsupported_pay_in_advance_charge' });
       continue;
     }
     const stored = chargePropertiesOf(charge);

@@ -66,6 +66,11 @@ describe('subscriptions, current usage and invoices API', () => {
       },
     };
     expect((await call('POST', '/plans', tiered)).status).toBe(200);
+    const advanceBase = plan('advance', metric.body.billable_metric.lago_id).plan;
+    const advance = {
+      plan: { ...advanceBase, charges: advanceBase.charges.map((c) => ({ ...c, pay_in_advance: true })) },
+    };
+    expect((await call('POST', '/plans', advance)).status).toBe(200);
   }, 120_000);
   afterAll(async () => {
     await stack?.stop();
@@ -154,6 +159,14 @@ describe('subscriptions, current usage and invoices API', () => {
       subscription: { external_customer_id: 'x', plan_code: 'tiered', external_id: 'tiered_sub' },
     });
     expect([tieredSub.status, tieredSub.body.subscription?.status]).toEqual([200, 'active']);
+    // Seats billed in advance, per add, are not issued by the workflow yet: refused, never billed in arrears.
+    const advanceSub = await call('POST', '/subscriptions', {
+      subscription: { external_customer_id: 'x', plan_code: 'advance', external_id: 'advance_sub' },
+    });
+    expect([advanceSub.status, advanceSub.body.error_details]).toEqual([
+      422,
+      { plan_code: ['unsupported_pay_in_advance_charge'] },
+    ]);
     expect((await call('GET', '/subscriptions/odd_sub?status=active')).status).toBe(404);
     expect((await call('DELETE', '/subscriptions/missing')).body.code).toBe('subscription_not_found');
   });
