@@ -7,7 +7,8 @@ import {
   toSeatEventMessage,
   type EventDoc,
 } from '../src/store/events';
-import { subscriptions } from '../src/store/subscriptions';
+import { findSubscription } from '../src/store/subscriptions';
+import { recordAwaitingEvents } from '../src/store/awaiting-events';
 import { billableMetrics, LIVE } from '../src/store/billable-metrics';
 import { seatEventsSignal } from '../src/temporal/messages';
 import { subscriptionWorkflowId } from '../src/temporal/ids';
@@ -100,9 +101,18 @@ export class EventDelivery {
     const target = { organizationId, externalSubscriptionId };
     const ids = billable.filter((d) => d.delivered_at === null).map((d) => d._id);
     if (!(await this.subscriptionExists(target))) {
-      // The subscription's workflow will load them when it starts (SPEC section 3).
-      await markAwaitingSubscription(this.db, ids);
-      return;
+      // The subscription's workflow will load them when it starts (SPEC section 3), through their
+      // markers. The marker is written before existence is checked again: a subscription created in
+      // between either started its workflow after the marker (and loads it), or exists now (and the
+      // events are signalled, or left to the reconciler if its workflow is not running yet).
+      await recordAwaitingEvents(
+        this.db,
+        billable.filter((d) => d.delivered_at === null),
+      );
+      if (!(await this.subscriptionExists(target))) {
+        await markAwaitingSubscription(this.db, ids);
+        return;
+      }
     }
     await this.enqueue(target, subscriptionWorkflowId(organizationId, externalSubscriptionId), messages, ids);
   }
@@ -110,16 +120,12 @@ export class EventDelivery {
   /**
    * Whether the subscription exists, read once per subscription and process: a subscription
    * document, once written, is never deleted, so only "exists" is remembered. Its workflow id
-   * follows from its external id. (On FerretDB the read scans the subscriptions collection: at 1,000
-   * subscriptions it was the bottleneck of every delivery.)
+   * follows from its external id. The read is by key (`findSubscription`): two reads by `_id`.
    */
   private async subscriptionExists(target: DeliveryTarget): Promise<boolean> {
     const key = JSON.stringify([target.organizationId, target.externalSubscriptionId]);
     if (this.knownSubscriptions.has(key)) return true;
-    const sub = await subscriptions(this.db).findOne(
-      { organization_id: target.organizationId, external_id: target.externalSubscriptionId },
-      { projection: { _id: 1 } },
-    );
+    const sub = await findSubscription(this.db, target.organizationId, target.externalSubscriptionId);
     if (!sub) return false;
     if (this.knownSubscriptions.size >= KNOWN_SUBSCRIPTIONS_MAX) this.knownSubscriptions.clear();
     this.knownSubscriptions.add(key);
@@ -132,10 +138,7 @@ export class EventDelivery {
    * moment ago) fails the delivery, which the reconciler retries.
    */
   private async settleWithoutWorkflow(target: DeliveryTarget, eventIds: string[]): Promise<void> {
-    const sub = await subscriptions(this.db).findOne(
-      { organization_id: target.organizationId, external_id: target.externalSubscriptionId },
-      { projection: { status: 1 } },
-    );
+    const sub = await findSubscription(this.db, target.organizationId, target.externalSubscriptionId);
     if (!sub) throw new Error(`subscription ${target.externalSubscriptionId} not found`);
     if (sub.status === 'terminated' || sub.status === 'canceled') return markDelivered(this.db, eventIds);
     throw new Error(`the workflow of subscription ${target.externalSubscriptionId} is not running yet`);

@@ -14,6 +14,7 @@ import type {
 } from '../contracts/lago/customer';
 import { LIVE } from './billable-metrics';
 import { isDuplicateKey } from './database';
+import { claimKey, pointKey, readKey, releaseKey } from './keys';
 import { organizations } from './organizations';
 import { nextSequence } from './sequences';
 
@@ -116,8 +117,30 @@ export function customerMetadataOf(customer: Pick<CustomerDoc, 'metadata_json'>)
   return Array.isArray(value) ? (value as CustomerMetadataEntry[]) : [];
 }
 
-/** The live customer with this external id, or null. */
+/**
+ * The live customer with this external id, or null: the key document, then the customer, both by
+ * `_id` (docs/scaling.md). A key naming a soft-deleted or not yet inserted customer reads as none.
+ */
 export async function findCustomer(
+  db: Db,
+  organizationId: string,
+  externalId: string,
+): Promise<CustomerDoc | null> {
+  const id = await readKey(db, 'customer', organizationId, externalId);
+  if (!id) return null;
+  const doc = await customers(db).findOne({ _id: id });
+  return doc?.organization_id === organizationId &&
+    doc.external_id === externalId &&
+    doc.deletion_key === LIVE
+    ? doc
+    : null;
+}
+
+/**
+ * The indexed query by natural key, used only to repair a key that does not name the live customer
+ * (data from before key documents, once the migration was interrupted; a lost race).
+ */
+async function findLiveCustomerByQuery(
   db: Db,
   organizationId: string,
   externalId: string,
@@ -238,6 +261,7 @@ export function documentNumberPrefix(organization: { _id: string; name: string }
 async function newCustomer(
   db: Db,
   organizationId: string,
+  id: string,
   input: CustomerInput,
   now: Date,
 ): Promise<CustomerDoc> {
@@ -245,7 +269,7 @@ async function newCustomer(
   const sequentialId = await nextSequence(db, `customer:${organizationId}`);
   const prefix = documentNumberPrefix(organization ?? { _id: organizationId, name: 'org' });
   const doc: CustomerDoc = {
-    _id: randomUUID(),
+    _id: id,
     organization_id: organizationId,
     external_id: input.external_id,
     billing_entity_code: 'default',
@@ -309,32 +333,53 @@ async function newCustomer(
 
 /**
  * Lago's `POST /customers`: creates the customer when no live one has this external id, otherwise
- * updates the keys present in `input` (same lago_id). Safe under concurrent calls: a lost insert
- * race turns into an update. Also used by subscription creation, which creates missing customers.
+ * updates the keys present in `input` (same lago_id). Safe under concurrent calls: the key document
+ * is claimed by an insert and the customer is inserted under the key's target id, so a lost race
+ * turns into an update and a crash between the two writes leaves a key the next call completes.
+ * Also used by subscription creation, which creates missing customers.
  */
 export async function upsertCustomer(
   db: Db,
   organizationId: string,
   input: CustomerInput,
 ): Promise<{ customer: CustomerDoc; created: boolean }> {
-  for (let attempt = 0; attempt < 5; attempt++) {
+  for (let attempt = 0; attempt < 8; attempt++) {
     const now = new Date();
-    const existing = await findCustomer(db, organizationId, input.external_id);
-    if (existing) {
-      const updated = await customers(db).findOneAndUpdate(
-        { _id: existing._id, organization_id: organizationId, deletion_key: LIVE },
-        { $set: { ...changesOf(input, existing, now), updated_at: now } },
-        { returnDocument: 'after' },
-      );
-      if (updated) return { customer: updated, created: false };
-      continue; // deleted meanwhile: create a new one
+    let targetId = await readKey(db, 'customer', organizationId, input.external_id);
+    if (targetId) {
+      const existing = await customers(db).findOne({ _id: targetId });
+      if (existing?.deletion_key === LIVE) {
+        const updated = await customers(db).findOneAndUpdate(
+          { _id: existing._id, organization_id: organizationId, deletion_key: LIVE },
+          { $set: { ...changesOf(input, existing, now), updated_at: now } },
+          { returnDocument: 'after' },
+        );
+        if (updated) return { customer: updated, created: false };
+        continue; // deleted meanwhile: create a new one
+      }
+      if (existing) {
+        // Soft-deleted and its key not yet released (a crash inside softDeleteCustomer).
+        await releaseKey(db, 'customer', organizationId, input.external_id, targetId);
+        continue;
+      }
+      // Claimed but not inserted yet (a concurrent create, or one that crashed): create it here.
+    } else {
+      const mine = randomUUID();
+      targetId = await claimKey(db, 'customer', organizationId, input.external_id, mine);
+      if (targetId !== mine) continue; // claimed concurrently: look at that customer
     }
-    const doc = await newCustomer(db, organizationId, input, now);
+    const doc = await newCustomer(db, organizationId, targetId, input, now);
     try {
       await customers(db).insertOne(doc);
       return { customer: doc, created: true };
     } catch (err) {
-      if (!isDuplicateKey(err)) throw err; // created concurrently: update it instead
+      if (!isDuplicateKey(err)) throw err;
+      // Inserted concurrently under the same id (the next round updates it), or a live customer the
+      // key does not name holds the unique (organization, external_id): point the key at it.
+      if (!(await customers(db).findOne({ _id: targetId }))) {
+        const live = await findLiveCustomerByQuery(db, organizationId, input.external_id);
+        if (live) await pointKey(db, 'customer', organizationId, input.external_id, live._id);
+      }
     }
   }
   throw new Error(`customer ${input.external_id}: upsert kept conflicting with concurrent writes`);
@@ -389,9 +434,13 @@ export async function softDeleteCustomer(
   const existing = await findCustomer(db, organizationId, externalId);
   if (!existing) return null;
   const now = new Date();
-  return customers(db).findOneAndUpdate(
+  const deleted = await customers(db).findOneAndUpdate(
     { _id: existing._id, organization_id: organizationId, deletion_key: LIVE },
     { $set: { deleted_at: now, updated_at: now, deletion_key: existing._id } },
     { returnDocument: 'after' },
   );
+  // The external id may now name a new customer: release the key (a crash before this line is
+  // completed by the next upsert, which finds the key naming a deleted customer).
+  if (deleted) await releaseKey(db, 'customer', organizationId, externalId, existing._id);
+  return deleted;
 }
