@@ -14,9 +14,10 @@ import type {
 } from '../contracts/lago/customer';
 import { LIVE } from './billable-metrics';
 import { isDuplicateKey } from './database';
-import { claimKey, pointKey, readKey, releaseKey } from './keys';
+import { claimKey, pointKey, readKey, readKeyDoc, releaseKey } from './keys';
+import { addListEntries, readListPage, removeListEntries, type ListEntry } from './list-entries';
 import { organizations } from './organizations';
-import { nextSequence } from './sequences';
+import { nextSequence, sequenceTop } from './sequences';
 
 export interface CustomerBillingConfiguration {
   /** Days invoices stay draft after a period ends; null: the organization default (0). */
@@ -266,7 +267,7 @@ async function newCustomer(
   now: Date,
 ): Promise<CustomerDoc> {
   const organization = await organizations(db).findOne({ _id: organizationId });
-  const sequentialId = await nextSequence(db, `customer:${organizationId}`);
+  const sequentialId = await nextSequence(db, createdSequence(organizationId));
   const prefix = documentNumberPrefix(organization ?? { _id: organizationId, name: 'org' });
   const doc: CustomerDoc = {
     _id: id,
@@ -331,6 +332,22 @@ async function newCustomer(
   return doc;
 }
 
+/** Rounds of `upsertCustomer` (each waits at most 20 ms) before it gives up. */
+const MAX_ATTEMPTS = 200;
+/** How long a claimed key may wait for its customer before another call creates it (a crash). */
+const CLAIM_PATIENCE_MS = 2_000;
+
+const customerListEntry = (c: Pick<CustomerDoc, '_id' | 'organization_id' | 'created_at'>): ListEntry => ({
+  list: 'customers',
+  scope: [c.organization_id],
+  createdAt: c.created_at,
+  itemId: c._id,
+});
+
+/** Sequence names whose tops count an organization's customers: created and soft-deleted. */
+const createdSequence = (organizationId: string) => `customer:${organizationId}`;
+const deletedSequence = (organizationId: string) => `customer-deleted:${organizationId}`;
+
 /**
  * Lago's `POST /customers`: creates the customer when no live one has this external id, otherwise
  * updates the keys present in `input` (same lago_id). Safe under concurrent calls: the key document
@@ -343,10 +360,11 @@ export async function upsertCustomer(
   organizationId: string,
   input: CustomerInput,
 ): Promise<{ customer: CustomerDoc; created: boolean }> {
-  for (let attempt = 0; attempt < 8; attempt++) {
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const now = new Date();
-    let targetId = await readKey(db, 'customer', organizationId, input.external_id);
-    if (targetId) {
+    const key = await readKeyDoc(db, 'customer', organizationId, input.external_id);
+    let targetId = key?.target_id ?? null;
+    if (key && targetId) {
       const existing = await customers(db).findOne({ _id: targetId });
       if (existing?.deletion_key === LIVE) {
         const updated = await customers(db).findOneAndUpdate(
@@ -354,15 +372,23 @@ export async function upsertCustomer(
           { $set: { ...changesOf(input, existing, now), updated_at: now } },
           { returnDocument: 'after' },
         );
-        if (updated) return { customer: updated, created: false };
-        continue; // deleted meanwhile: create a new one
+        if (!updated) continue; // deleted meanwhile: create a new one
+        // Completes a create that crashed before listing its customer (a no-op otherwise).
+        await addListEntries(db, [customerListEntry(updated)]);
+        return { customer: updated, created: false };
       }
       if (existing) {
         // Soft-deleted and its key not yet released (a crash inside softDeleteCustomer).
         await releaseKey(db, 'customer', organizationId, input.external_id, targetId);
         continue;
       }
-      // Claimed but not inserted yet (a concurrent create, or one that crashed): create it here.
+      // Claimed but not inserted yet. A concurrent create is about to insert it: wait for it, so
+      // only one sequential id is taken (the count of customers is read from that sequence). A key
+      // left by a create that crashed is completed here.
+      if (now.getTime() - key.created_at.getTime() < CLAIM_PATIENCE_MS && attempt < MAX_ATTEMPTS - 1) {
+        await new Promise((r) => setTimeout(r, 20));
+        continue;
+      }
     } else {
       const mine = randomUUID();
       targetId = await claimKey(db, 'customer', organizationId, input.external_id, mine);
@@ -371,6 +397,7 @@ export async function upsertCustomer(
     const doc = await newCustomer(db, organizationId, targetId, input, now);
     try {
       await customers(db).insertOne(doc);
+      await addListEntries(db, [customerListEntry(doc)]);
       return { customer: doc, created: true };
     } catch (err) {
       if (!isDuplicateKey(err)) throw err;
@@ -418,11 +445,34 @@ export async function listCustomers(
       [field]: pattern,
     }));
   }
+  if (Object.keys(query).length === 2) return listAllCustomers(db, organizationId, page);
+  // Filtered lists: the indexed query (MongoDB); FerretDB evaluates it over the collection.
   const [items, totalCount] = await Promise.all([
     customers(db).find(query).sort({ created_at: -1, _id: 1 }).skip(page.skip).limit(page.limit).toArray(),
     customers(db).countDocuments(query),
   ]);
   return { items, totalCount };
+}
+
+/**
+ * The unfiltered list, newest first: one page of list entries (an `_id` range), the customers by
+ * `_id`, and the count from the tops of two sequences: costs that do not grow with the list.
+ */
+async function listAllCustomers(
+  db: Db,
+  organizationId: string,
+  page: { skip: number; limit: number },
+): Promise<{ items: CustomerDoc[]; totalCount: number }> {
+  const [ids, created, deleted] = await Promise.all([
+    readListPage(db, 'customers', [organizationId], page),
+    sequenceTop(db, createdSequence(organizationId)),
+    sequenceTop(db, deletedSequence(organizationId)),
+  ]);
+  const docs = await Promise.all(ids.map((_id) => customers(db).findOne({ _id })));
+  return {
+    items: docs.filter((d): d is CustomerDoc => d?.deletion_key === LIVE),
+    totalCount: Math.max(0, created - deleted),
+  };
 }
 
 /** Soft-deletes the live customer with this external id; returns it, or null when there is none. */
@@ -439,8 +489,12 @@ export async function softDeleteCustomer(
     { $set: { deleted_at: now, updated_at: now, deletion_key: existing._id } },
     { returnDocument: 'after' },
   );
-  // The external id may now name a new customer: release the key (a crash before this line is
-  // completed by the next upsert, which finds the key naming a deleted customer).
-  if (deleted) await releaseKey(db, 'customer', organizationId, externalId, existing._id);
+  if (!deleted) return null;
+  // Counted (total_count = created - deleted), unlisted, then the external id may name a new
+  // customer: the key is released (a crash before that is completed by the next upsert, which
+  // finds the key naming a deleted customer).
+  await nextSequence(db, deletedSequence(organizationId));
+  await removeListEntries(db, [customerListEntry(existing)]);
+  await releaseKey(db, 'customer', organizationId, externalId, existing._id);
   return deleted;
 }

@@ -35,8 +35,16 @@ export async function readKey(
   organizationId: string,
   naturalKey: string,
 ): Promise<string | null> {
-  const found = await keys(db).findOne({ _id: keyId(kind, organizationId, naturalKey) });
-  return found?.target_id ?? null;
+  return (await readKeyDoc(db, kind, organizationId, naturalKey))?.target_id ?? null;
+}
+
+export async function readKeyDoc(
+  db: Db,
+  kind: KeyKind,
+  organizationId: string,
+  naturalKey: string,
+): Promise<KeyDoc | null> {
+  return keys(db).findOne({ _id: keyId(kind, organizationId, naturalKey) });
 }
 
 /**

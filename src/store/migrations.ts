@@ -5,7 +5,8 @@ import { upsertRetryingDuplicate } from './database';
 import { customers } from './customers';
 import { events } from './events';
 import { keys, keyId, type KeyKind } from './keys';
-import { raiseSequenceTop, slots } from './sequences';
+import { addListEntries } from './list-entries';
+import { raiseSequenceTop, sequenceTop, slots } from './sequences';
 import { subscriptions } from './subscriptions';
 
 interface MigrationDoc {
@@ -58,6 +59,30 @@ const STEPS: { name: string; run: (db: Db) => Promise<void> }[] = [
         { projection: { _id: 1, organization_id: 1, external_subscription_id: 1, created_at: 1 } },
       );
       for await (const e of cursor) await recordAwaitingEvents(db, [e]);
+    },
+  },
+  {
+    name: 'list-customers-1',
+    run: async (db) => {
+      // Entries for live customers; the deleted-customers sequence set so that created - deleted
+      // (total_count) is the number of live customers now.
+      const live = new Map<string, number>();
+      const cursor = customers(db).find(
+        {},
+        { projection: { _id: 1, organization_id: 1, created_at: 1, deletion_key: 1 } },
+      );
+      for await (const c of cursor) {
+        live.set(c.organization_id, (live.get(c.organization_id) ?? 0) + (c.deletion_key === LIVE ? 1 : 0));
+        if (c.deletion_key !== LIVE) continue;
+        await addListEntries(db, [
+          { list: 'customers', scope: [c.organization_id], createdAt: c.created_at, itemId: c._id },
+        ]);
+      }
+      for (const [organizationId, count] of live) {
+        const created = await sequenceTop(db, `customer:${organizationId}`);
+        if (created > count)
+          await raiseSequenceTop(db, `customer-deleted:${organizationId}`, created - count);
+      }
     },
   },
 ];

@@ -7,7 +7,13 @@ import { randomUUID } from 'node:crypto';
 import { startMongo, type TestMongo } from '../../support/services';
 import { ensureIndexes } from '../../../src/store/indexes';
 import { createOrganization } from '../../../src/store/organizations';
-import { customers, findCustomer, softDeleteCustomer, upsertCustomer } from '../../../src/store/customers';
+import {
+  customers,
+  findCustomer,
+  listCustomers,
+  softDeleteCustomer,
+  upsertCustomer,
+} from '../../../src/store/customers';
 import {
   findSubscription,
   insertSubscription,
@@ -139,6 +145,7 @@ describe('key documents: lookups by external id are reads by _id', () => {
       'keys-subscriptions-1',
       'sequence-tops-1',
       'awaiting-markers-1',
+      'list-customers-1',
     ]);
     expect(await runMigrations(db)).toEqual([]);
     expect((await findCustomer(db, organizationId, 'legacy_co'))?.sequential_id).toBe(99);
@@ -156,6 +163,28 @@ describe('key documents: lookups by external id are reads by _id', () => {
     expect([...values].sort((x, y) => x - y)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
     await sequenceTops(db).updateOne({ _id: 'race-seq' }, { $set: { value: 3 } }); // a lagging hint
     expect(await nextSequence(db, 'race-seq')).toBe(41);
+  }, 30_000);
+
+  it('lists customers page by page from list entries exactly as the indexed query does, total_count included', async () => {
+    const db = mongo.database.db;
+    const org = (await createOrganization(db, 'Lister')).organization._id;
+    for (let i = 0; i < 23; i++) await upsertCustomer(db, org, { external_id: `l${i}` });
+    await Promise.all(['l3', 'l10', 'l22'].map((id) => softDeleteCustomer(db, org, id)));
+    await upsertCustomer(db, org, { external_id: 'l3' }); // re-created: a new customer, listed first
+    for (const page of [
+      { skip: 0, limit: 5 },
+      { skip: 5, limit: 5 },
+      { skip: 15, limit: 10 },
+      { skip: 40, limit: 5 },
+    ]) {
+      const fast = await listCustomers(db, org, {}, page);
+      // A filter every customer matches takes the indexed query: the reference.
+      const reference = await listCustomers(db, org, { account_types: ['customer'] }, page);
+      expect(fast.items.map((c) => c.external_id)).toEqual(reference.items.map((c) => c.external_id));
+      expect(fast.totalCount).toBe(21);
+      expect(reference.totalCount).toBe(21);
+    }
+    expect((await listCustomers(db, org, {}, { skip: 0, limit: 1 })).items[0]?.external_id).toBe('l3');
   }, 30_000);
 
   it("reads one subscription's awaiting markers as one _id range, in ingestion order, page by page", async () => {
