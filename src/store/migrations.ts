@@ -4,6 +4,7 @@ import { LIVE } from './billable-metrics';
 import { upsertRetryingDuplicate } from './database';
 import { customers } from './customers';
 import { events } from './events';
+import { invoiceCountSequence, invoices, listStoredInvoice } from './invoices';
 import { keys, keyId, type KeyKind } from './keys';
 import { addListEntries } from './list-entries';
 import { raiseSequenceTop, sequenceTop, slots } from './sequences';
@@ -83,6 +84,25 @@ const STEPS: { name: string; run: (db: Db) => Promise<void> }[] = [
         if (created > count)
           await raiseSequenceTop(db, `customer-deleted:${organizationId}`, created - count);
       }
+    },
+  },
+  {
+    name: 'list-invoices-1',
+    run: async (db) => {
+      const counts = new Map<string, number>();
+      const cursor = invoices(db).find(
+        {},
+        { projection: { _id: 1, organization_id: 1, external_customer_id: 1, created_at: 1 } },
+      );
+      for await (const inv of cursor) {
+        await listStoredInvoice(db, inv);
+        for (const name of [
+          invoiceCountSequence(inv.organization_id),
+          invoiceCountSequence(inv.organization_id, inv.external_customer_id),
+        ])
+          counts.set(name, (counts.get(name) ?? 0) + 1);
+      }
+      for (const [name, count] of counts) await raiseSequenceTop(db, name, count);
     },
   },
 ];

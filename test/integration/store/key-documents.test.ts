@@ -21,6 +21,7 @@ import {
   type SubscriptionDoc,
 } from '../../../src/store/subscriptions';
 import { keys } from '../../../src/store/keys';
+import { insertInvoiceIfMissing, listInvoicePage, type InvoiceDoc } from '../../../src/store/invoices';
 import { nextSequence, sequenceTops } from '../../../src/store/sequences';
 import { runMigrations } from '../../../src/store/migrations';
 import { awaitingEvents, readAwaitingEvents, recordAwaitingEvents } from '../../../src/store/awaiting-events';
@@ -146,6 +147,7 @@ describe('key documents: lookups by external id are reads by _id', () => {
       'sequence-tops-1',
       'awaiting-markers-1',
       'list-customers-1',
+      'list-invoices-1',
     ]);
     expect(await runMigrations(db)).toEqual([]);
     expect((await findCustomer(db, organizationId, 'legacy_co'))?.sequential_id).toBe(99);
@@ -185,6 +187,33 @@ describe('key documents: lookups by external id are reads by _id', () => {
       expect(reference.totalCount).toBe(21);
     }
     expect((await listCustomers(db, org, {}, { skip: 0, limit: 1 })).items[0]?.external_id).toBe('l3');
+  }, 30_000);
+
+  it("lists an organization's and a customer's invoices newest first, each once however often it is saved", async () => {
+    const db = mongo.database.db;
+    const org = (await createOrganization(db, 'Invoicer')).organization._id;
+    const invoice = (i: number, customer: string) =>
+      ({
+        _id: `sub-${customer}:2026-0${1 + (i % 9)}-01:${i}`,
+        organization_id: org,
+        external_customer_id: customer,
+        created_at: new Date(Date.UTC(2026, 0, 1) + i * 60_000),
+      }) as InvoiceDoc;
+    const all = Array.from({ length: 12 }, (_, i) => invoice(i, i % 3 === 0 ? 'acme' : 'globex'));
+    for (const inv of all) await insertInvoiceIfMissing(db, inv);
+    await Promise.all(
+      all.slice(0, 4).map((inv) => insertInvoiceIfMissing(db, { ...inv, created_at: new Date() })),
+    );
+    const newestFirst = [...all].reverse().map((inv) => inv._id);
+    const page = (customer: string | undefined, skip: number, limit: number) =>
+      listInvoicePage(db, org, customer, { skip, limit });
+    expect(await page(undefined, 0, 5)).toMatchObject({ totalCount: 12 });
+    expect((await page(undefined, 0, 5)).docs.map((d) => d._id)).toEqual(newestFirst.slice(0, 5));
+    expect((await page(undefined, 10, 5)).docs.map((d) => d._id)).toEqual(newestFirst.slice(10));
+    const acme = await page('acme', 0, 10);
+    expect(acme.totalCount).toBe(4);
+    expect(acme.docs.map((d) => d._id)).toEqual(newestFirst.filter((id) => id.startsWith('sub-acme')));
+    expect(await page('nobody', 0, 10)).toEqual({ docs: [], totalCount: 0 });
   }, 30_000);
 
   it("reads one subscription's awaiting markers as one _id range, in ingestion order, page by page", async () => {
