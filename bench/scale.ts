@@ -24,7 +24,16 @@ import { insertInvoiceIfMissing, invoiceCountSequence, type InvoiceDoc } from '.
 import { sequenceTop } from '../src/store/sequences';
 import { startBenchStack, type BenchStack } from './support/stack';
 import { percentile, table } from './support/measure';
-import { apiClient, createSeatCatalog, inParallel, seatEvent, type ApiCall } from './support/seats';
+import {
+  activityTimes,
+  apiClient,
+  createSeatCatalog,
+  inParallel,
+  seatEvent,
+  subscriptionWorkflowId,
+  type ActivityTimes,
+  type ApiCall,
+} from './support/seats';
 
 const SIZES = (process.argv[2] ?? '1000,10000,100000').split(',').map(Number);
 const LARGEST = Math.max(...SIZES);
@@ -220,8 +229,9 @@ async function figuresAt(stack: BenchStack, call: ApiCall, size: number, subsBud
   figures['GET /customers page 50'] = await measure('customers page 50', SAMPLES, () =>
     call('GET', '/customers?per_page=20&page=50'),
   );
-  figures['billing day, ms per invoice'] = await billingDay(stack, call, tag);
-  return { figures, subscriptions };
+  const day = await billingDay(stack, call, tag);
+  figures['billing day, ms per invoice'] = day;
+  return { figures, subscriptions, billingTimes: day.times };
 }
 
 /**
@@ -230,7 +240,11 @@ async function figuresAt(stack: BenchStack, call: ApiCall, size: number, subsBud
  * stored (the organization's invoice count, a point read). Reported as ms per invoice, twice (p50
  * and p99 columns hold the same figure).
  */
-async function billingDay(stack: BenchStack, call: ApiCall, tag: string): Promise<Figure> {
+async function billingDay(
+  stack: BenchStack,
+  call: ApiCall,
+  tag: string,
+): Promise<Figure & { times: ActivityTimes[] }> {
   const now = new Date();
   const lastMonth = Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 10);
   const before = await sequenceTop(stack.db, invoiceCountSequence(stack.organizationId));
@@ -261,7 +275,13 @@ async function billingDay(stack: BenchStack, call: ApiCall, tag: string): Promis
     await new Promise((r) => setTimeout(r, 100));
   }
   const perInvoice = (performance.now() - t0) / BILLING_SAMPLE;
-  return { p50: perInvoice, p99: perInvoice };
+  const times = await activityTimes(
+    stack.client,
+    Array.from({ length: BILLING_SAMPLE }, (_, i) =>
+      subscriptionWorkflowId(stack.organizationId, `${tag}_day_${i}`),
+    ),
+  );
+  return { p50: perInvoice, p99: perInvoice, times };
 }
 
 async function main(): Promise<void> {
@@ -269,7 +289,12 @@ async function main(): Promise<void> {
   try {
     const call = apiClient(stack.baseUrl, stack.apiKey);
     await createSeatCatalog(call);
-    const results: { size: number; figures: Record<string, Figure>; subscriptions: number }[] = [];
+    const results: {
+      size: number;
+      figures: Record<string, Figure>;
+      subscriptions: number;
+      billingTimes: ActivityTimes[];
+    }[] = [];
     let loaded = 0;
     for (const size of SIZES) {
       await grow(stack, loaded, size);
@@ -299,6 +324,18 @@ async function main(): Promise<void> {
           last.figures[n]!.p50 / first.figures[n]!.p50,
           last.figures[n]!.p99 / first.figures[n]!.p99,
         ]),
+      ]),
+    );
+    console.log(
+      '\nBilling day, where the time went (histories of the sampled subscriptions; wait = scheduled to ' +
+        'started, run = started to completed, means in ms):\n',
+    );
+    console.log(
+      table([
+        ['size', 'activity', 'calls per workflow', 'wait ms', 'run ms'],
+        ...results.flatMap((r) =>
+          r.billingTimes.map((t) => [String(r.size), t.activity, t.perWorkflow, t.waitMs, t.runMs]),
+        ),
       ]),
     );
   } finally {
