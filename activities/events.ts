@@ -1,15 +1,18 @@
 import type { Db } from 'mongodb';
 import { eventId, events, markDelivered, toSeatEventMessage, type EventDoc } from '../src/store/events';
 import { isDuplicateKey } from '../src/store/database';
+import { awaitingId, readAwaitingEvents } from '../src/store/awaiting-events';
 import type { SeatEventMessage } from '../src/contracts/subscription-workflow';
 
 /** Most events loaded by one activity call: the workflow pages with `after`. */
 export const STORED_EVENTS_PAGE = 2_000;
+/** Event reads by `_id` in flight while loading one page. */
+const READ_PARALLELISM = 8;
 
 export interface LoadStoredEventsInput {
   organizationId: string;
   externalSubscriptionId: string;
-  /** Resume after this event (`created_at` ms, `_id`). */
+  /** Resume after this event's marker (its `created_at` ms and `_id`). */
   after?: { createdAt: number; id: string };
 }
 
@@ -21,37 +24,56 @@ export interface LoadStoredEventsResult {
 export function createEventActivities({ db }: { db: Db }) {
   return {
     /**
-     * Events stored for this external subscription id, oldest ingestion first: those sent before the
-     * subscription existed count once it starts (SPEC section 3). Flagged events never bill.
+     * Events stored for this external subscription id while it had no subscription, oldest ingestion
+     * first: those sent before the subscription existed count once it starts (SPEC section 3).
+     * Read through their awaiting markers (`src/store/awaiting-events.ts`), one `_id` range, then
+     * each event by `_id`: never a query over every stored event. Events stored once the
+     * subscription existed are signalled, or re-delivered by the reconciler. Flagged events never
+     * bill.
      */
     async loadStoredEvents(
       input: LoadStoredEventsInput & { fieldNames: string[] },
     ): Promise<LoadStoredEventsResult> {
-      const filter: Record<string, unknown> = {
-        organization_id: input.organizationId,
-        external_subscription_id: input.externalSubscriptionId,
-        problems: { $size: 0 },
-      };
-      if (input.after) {
-        const at = new Date(input.after.createdAt);
-        filter.$or = [{ created_at: { $gt: at } }, { created_at: at, _id: { $gt: input.after.id } }];
-      }
-      const docs = await events(db)
-        .find(filter)
-        .sort({ created_at: 1, _id: 1 })
-        .limit(STORED_EVENTS_PAGE)
-        .toArray();
+      const markers = await readAwaitingEvents(
+        db,
+        input.organizationId,
+        input.externalSubscriptionId,
+        input.after &&
+          awaitingId(
+            input.organizationId,
+            input.externalSubscriptionId,
+            input.after.createdAt,
+            input.after.id,
+          ),
+        STORED_EVENTS_PAGE,
+      );
+      const found: (EventDoc | null)[] = new Array(markers.length).fill(null);
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: Math.min(READ_PARALLELISM, markers.length) }, async () => {
+          while (next < markers.length) {
+            const i = next++;
+            found[i] = await events(db).findOne({ _id: markers[i]!.event_id });
+          }
+        }),
+      );
+      const docs = found.filter(
+        (d): d is EventDoc =>
+          d?.organization_id === input.organizationId &&
+          d.external_subscription_id === input.externalSubscriptionId &&
+          d.problems.length === 0,
+      );
       // Loaded by the workflow: delivered (the reconciler and the API need not signal them again).
       await markDelivered(
         db,
         docs.filter((d) => d.delivered_at === null).map((d) => d._id),
       );
-      const last = docs[docs.length - 1];
+      const last = markers[markers.length - 1];
       return {
         events: docs.map((d) => toSeatEventMessage(d, input.fieldNames)),
         next:
-          docs.length === STORED_EVENTS_PAGE && last
-            ? { createdAt: last.created_at.getTime(), id: last._id }
+          markers.length === STORED_EVENTS_PAGE && last
+            ? { createdAt: Number(last._id.split(':')[1]), id: last.event_id }
             : null,
       };
     },

@@ -1,5 +1,5 @@
 import type { Db } from 'mongodb';
-import { invoices, type InvoiceDoc } from '../src/store/invoices';
+import { insertInvoiceIfMissing, invoices, type InvoiceDoc } from '../src/store/invoices';
 import { stableUuid } from '../src/store/stable-uuid';
 import { claimInvoiceNumbers } from '../src/store/invoice-numbers';
 import { customers, documentNumberPrefix } from '../src/store/customers';
@@ -75,7 +75,7 @@ export function createInvoiceActivities(deps: InvoiceActivityDeps) {
       version_number: 1,
       ...content(inv),
     };
-    await invoices(db).updateOne({ _id: inv.id }, { $setOnInsert: doc }, { upsert: true });
+    await insertInvoiceIfMissing(db, doc);
   }
 
   return {

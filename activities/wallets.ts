@@ -30,7 +30,7 @@ import {
   walletTransactions,
   type WalletDoc,
 } from '../src/store/wallets';
-import { invoices, type InvoiceDoc } from '../src/store/invoices';
+import { insertInvoiceIfMissing, invoices, type InvoiceDoc } from '../src/store/invoices';
 import { stableUuid } from '../src/store/stable-uuid';
 import { claimInvoiceNumbers } from '../src/store/invoice-numbers';
 import { applicableTimezone, customers, documentNumberPrefix } from '../src/store/customers';
@@ -293,7 +293,7 @@ export function createWalletActivities(deps: WalletActivityDeps) {
         finalized_at: now,
         version_number: 1,
       };
-      await invoices(db).updateOne({ _id: id }, { $setOnInsert: doc }, { upsert: true });
+      await insertInvoiceIfMissing(db, doc);
       return { lago_id: lagoId, id };
     },
 

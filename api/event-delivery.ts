@@ -7,7 +7,14 @@ import {
   toSeatEventMessage,
   type EventDoc,
 } from '../src/store/events';
-import { subscriptions } from '../src/store/subscriptions';
+import { findSubscription } from '../src/store/subscriptions';
+import { recordAwaitingEvents } from '../src/store/awaiting-events';
+import {
+  clearPendingDeliveries,
+  readPendingDeliveries,
+  recordPendingDeliveries,
+  type PendingDeliveryDoc,
+} from '../src/store/pending-deliveries';
 import { billableMetrics, LIVE } from '../src/store/billable-metrics';
 import { seatEventsSignal } from '../src/temporal/messages';
 import { subscriptionWorkflowId } from '../src/temporal/ids';
@@ -30,6 +37,12 @@ export async function metricFieldNames(
     .toArray();
   return new Map(metrics.map((m) => [m.code, m.field_name]));
 }
+
+/**
+ * How often the reconciler also queries the events themselves (the only way to find events an API
+ * stored and then crashed before signalling: they have no marker). A scan on FerretDB.
+ */
+const FULL_SCAN_INTERVAL_MS = 60 * 60_000;
 
 /** At most this many subscriptions are remembered as existing (then the memory starts over). */
 const KNOWN_SUBSCRIPTIONS_MAX = 100_000;
@@ -63,6 +76,11 @@ export class EventDelivery {
   signalsSent = 0;
   /** Subscriptions known to exist (organization, external id). */
   private readonly knownSubscriptions = new Set<string>();
+  /** When this process last queried every stored event for undelivered ones (null: never). */
+  private lastFullScanAt: number | null = null;
+  private lastProblemScanAt: number | null = null;
+  /** This process stored events with problems not yet reported. */
+  private problemsToReport = false;
 
   constructor(
     private readonly db: Db,
@@ -82,8 +100,27 @@ export class EventDelivery {
     /** The metrics' field names by code, when the caller already read them (ingest). */
     known?: MetricFieldNames,
   ): Promise<void> {
+    if (docs.some((d) => d.problems.length > 0 && !d.problems_reported)) this.problemsToReport = true;
     const billable = docs.filter((d) => d.problems.length === 0);
     if (billable.length === 0) return;
+    try {
+      await this.deliverBillable(organizationId, externalSubscriptionId, billable, known);
+    } catch (err) {
+      // The reconciler finds them by their marker (a range), not by querying every stored event.
+      await recordPendingDeliveries(
+        this.db,
+        billable.filter((d) => d.delivered_at === null),
+      ).catch(() => undefined); // the database is down too: the next full scan finds them
+      throw err;
+    }
+  }
+
+  private async deliverBillable(
+    organizationId: string,
+    externalSubscriptionId: string,
+    billable: EventDoc[],
+    known?: MetricFieldNames,
+  ): Promise<void> {
     const fieldNames =
       known ??
       (await metricFieldNames(
@@ -100,9 +137,18 @@ export class EventDelivery {
     const target = { organizationId, externalSubscriptionId };
     const ids = billable.filter((d) => d.delivered_at === null).map((d) => d._id);
     if (!(await this.subscriptionExists(target))) {
-      // The subscription's workflow will load them when it starts (SPEC section 3).
-      await markAwaitingSubscription(this.db, ids);
-      return;
+      // The subscription's workflow will load them when it starts (SPEC section 3), through their
+      // markers. The marker is written before existence is checked again: a subscription created in
+      // between either started its workflow after the marker (and loads it), or exists now (and the
+      // events are signalled, or left to the reconciler if its workflow is not running yet).
+      await recordAwaitingEvents(
+        this.db,
+        billable.filter((d) => d.delivered_at === null),
+      );
+      if (!(await this.subscriptionExists(target))) {
+        await markAwaitingSubscription(this.db, ids);
+        return;
+      }
     }
     await this.enqueue(target, subscriptionWorkflowId(organizationId, externalSubscriptionId), messages, ids);
   }
@@ -110,16 +156,12 @@ export class EventDelivery {
   /**
    * Whether the subscription exists, read once per subscription and process: a subscription
    * document, once written, is never deleted, so only "exists" is remembered. Its workflow id
-   * follows from its external id. (On FerretDB the read scans the subscriptions collection: at 1,000
-   * subscriptions it was the bottleneck of every delivery.)
+   * follows from its external id. The read is by key (`findSubscription`): two reads by `_id`.
    */
   private async subscriptionExists(target: DeliveryTarget): Promise<boolean> {
     const key = JSON.stringify([target.organizationId, target.externalSubscriptionId]);
     if (this.knownSubscriptions.has(key)) return true;
-    const sub = await subscriptions(this.db).findOne(
-      { organization_id: target.organizationId, external_id: target.externalSubscriptionId },
-      { projection: { _id: 1 } },
-    );
+    const sub = await findSubscription(this.db, target.organizationId, target.externalSubscriptionId);
     if (!sub) return false;
     if (this.knownSubscriptions.size >= KNOWN_SUBSCRIPTIONS_MAX) this.knownSubscriptions.clear();
     this.knownSubscriptions.add(key);
@@ -132,10 +174,7 @@ export class EventDelivery {
    * moment ago) fails the delivery, which the reconciler retries.
    */
   private async settleWithoutWorkflow(target: DeliveryTarget, eventIds: string[]): Promise<void> {
-    const sub = await subscriptions(this.db).findOne(
-      { organization_id: target.organizationId, external_id: target.externalSubscriptionId },
-      { projection: { status: 1 } },
-    );
+    const sub = await findSubscription(this.db, target.organizationId, target.externalSubscriptionId);
     if (!sub) throw new Error(`subscription ${target.externalSubscriptionId} not found`);
     if (sub.status === 'terminated' || sub.status === 'canceled') return markDelivered(this.db, eventIds);
     throw new Error(`the workflow of subscription ${target.externalSubscriptionId} is not running yet`);
@@ -189,24 +228,36 @@ export class EventDelivery {
 
   /**
    * Re-delivers events stored but not delivered (an API crash or a Temporal outage between the two
-   * steps). Returns how many were delivered.
+   * steps). Each round reads the oldest pending-delivery markers (written when a delivery fails: an
+   * `_id` range, whatever the number of stored events); the first round of a process and one round
+   * every `FULL_SCAN_INTERVAL_MS` query the events themselves, which also finds the events of an API
+   * that crashed between storing and signalling (no marker). Returns how many were delivered.
    */
   async reconcile(olderThanMs = 10_000, limit = 1_000): Promise<number> {
-    const docs = await events(this.db)
-      .find({
-        delivered_at: null,
-        awaiting_subscription: false,
-        created_at: { $lt: new Date(Date.now() - olderThanMs) },
-      })
-      .sort({ created_at: 1 })
-      .limit(limit)
-      .toArray();
+    const cutoff = new Date(Date.now() - olderThanMs);
+    let docs: EventDoc[];
+    let markers: PendingDeliveryDoc[] = [];
+    if (this.lastFullScanAt === null || Date.now() - this.lastFullScanAt >= FULL_SCAN_INTERVAL_MS) {
+      this.lastFullScanAt = Date.now();
+      docs = await events(this.db)
+        .find({ delivered_at: null, awaiting_subscription: false, created_at: { $lt: cutoff } })
+        .sort({ created_at: 1 })
+        .limit(limit)
+        .toArray();
+    } else {
+      markers = await readPendingDeliveries(this.db, cutoff, limit);
+      const found = await Promise.all(markers.map((m) => events(this.db).findOne({ _id: m.event_id })));
+      docs = found.filter(
+        (d): d is EventDoc => d !== null && d.delivered_at === null && !d.awaiting_subscription,
+      );
+    }
     const groups = new Map<string, EventDoc[]>();
     for (const d of docs) {
       const key = JSON.stringify([d.organization_id, d.external_subscription_id]);
       groups.set(key, [...(groups.get(key) ?? []), d]);
     }
     let delivered = 0;
+    const stillPending = new Set<string>();
     for (const group of groups.values()) {
       const first = group[0]!;
       try {
@@ -214,8 +265,13 @@ export class EventDelivery {
         delivered += group.length;
       } catch {
         // Temporal still unreachable: the next round tries again.
+        for (const d of group) stillPending.add(d._id);
       }
     }
+    await clearPendingDeliveries(
+      this.db,
+      markers.filter((m) => !stillPending.has(m.event_id)),
+    );
     return delivered;
   }
 
@@ -225,6 +281,13 @@ export class EventDelivery {
    * events were reported.
    */
   async reportProblems(limit = 1_000): Promise<number> {
+    // Only after this process stored flagged events, or at a full scan (flagged by another replica
+    // or before a restart): the query reads every stored event on FerretDB.
+    const fullScanDue =
+      this.lastProblemScanAt === null || Date.now() - this.lastProblemScanAt >= FULL_SCAN_INTERVAL_MS;
+    if (!this.problemsToReport && !fullScanDue) return 0;
+    this.problemsToReport = false;
+    if (fullScanDue) this.lastProblemScanAt = Date.now();
     const flagged = await events(this.db)
       .find({ problems_reported: false })
       .sort({ created_at: 1 })

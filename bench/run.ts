@@ -30,6 +30,11 @@ const BENCHMARKS: Record<string, { script: string; what: string; stack?: boolean
     what: 'N subscriptions whose periods closed at the same instant: time until every invoice is stored, invoices/s, worker peak memory; baseline: N workflows of one timer, one activity and continue-as-new',
     stack: true,
   },
+  scale: {
+    script: 'scale.js',
+    what: 'hot paths at 1,000, 10,000 and 100,000 customers (1,000,000 stored events, 100,000 invoices at the largest): p50/p99 through the API and the ratio largest / smallest',
+    stack: true,
+  },
   'big-subscription': {
     script: 'big-subscription.js',
     what: 'one subscription receiving 100,000 seat events in a period: history per run, continue-as-new count, query latency, worker memory',

@@ -15,6 +15,7 @@ FERRETDB_VERSION=v1.24.2
 TEST_SERVER_VERSION=1.38.0           # >= 1.36 for continueAsNewSuggested
 
 CACHE="${PRORATA_CACHE:-$HOME/.cache/prorata}"
+SCRIPTS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 BIN="$CACHE/bin"
 mkdir -p "$BIN"
 
@@ -57,9 +58,10 @@ install_ferretdb() {
   # And two fixes (build_ferretdb_source): its SQLite backend looks documents up by _id with an
   # expression its _id index does not match, so every lookup, update and delete by _id scanned the
   # whole collection (O(n): 24 ms per update at 3,000 documents, billing day quadratic), and only
-  # when the filter was `{_id}` alone.
+  # when the filter was `{_id}` alone. A third (scripts/ferretdb-id-range.patch) serves `_id` ranges
+  # from the same index, with their sort and limit, for the lists and markers of docs/scaling.md.
   local mod="github.com/FerretDB/FerretDB@$FERRETDB_VERSION" stamp="$BIN/.ferretdb.version"
-  local build="$mod+id-index-2"
+  local build="$mod+id-index-2+id-range-1"
   if [ -x "$BIN/ferretdb" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$build" ]; then
     log "ferretdb: cached at $BIN/ferretdb ($build)"
     return
@@ -95,6 +97,18 @@ build_ferretdb_source() { # <module@version> <dir>: module source, writable, wit
   sed -i 's|if params.Filter.Len() == 1 {|if params.Filter.Len() >= 1 {|' "$collection"
   [ "$(grep -c 'if params.Filter.Len() >= 1 {' "$collection")" = 2 ] || {
     log "ERROR: could not widen FerretDB's _id pre-filter ($collection)"
+    return 1
+  }
+  # Any filter other than `{_id: <string>}` is evaluated in Go over the whole collection, with no
+  # sort or limit pushed down: a page of a list, or one subscription's markers, cost a scan of the
+  # collection. With the patch, a find whose filter is exactly an `_id` range of strings and whose
+  # comment is `prorata:id-range` (the caller vouches its _ids are plain ASCII, so their JSON text
+  # sorts as the strings) becomes `WHERE _ferretdb_sjson->"_id" > ? AND … < ?`, served by the _id
+  # index, with `ORDER BY` that expression for a `{_id: ±1}` sort and `LIMIT skip+limit`. FerretDB
+  # still filters, sorts, skips and limits the rows again; explain shows the plan
+  # (test/integration/ferretdb.test.ts).
+  patch -s -p1 -d "$2" <"$SCRIPTS/ferretdb-id-range.patch" || {
+    log "ERROR: could not apply scripts/ferretdb-id-range.patch to $2"
     return 1
   }
 }

@@ -3,11 +3,11 @@ import type { ApiDeps } from '../app';
 import { organizationOf } from '../auth';
 import { notFound, serviceUnavailable } from '../errors';
 import { registerRoute } from '../openapi';
-import { findPage, paginationQuery } from '../pagination';
+import { findPage, paginationMeta, paginationQuery } from '../pagination';
 import { parseQuery, parseRoot } from '../validation';
 import { serializeInvoice } from '../../src/contracts/lago/serializers/invoice';
 import { invoiceListQuery, invoiceUpdateInput } from '../../src/contracts/lago/invoice';
-import { invoices, type InvoiceDoc } from '../../src/store/invoices';
+import { invoices, listInvoicePage, type InvoiceDoc } from '../../src/store/invoices';
 import { customers } from '../../src/store/customers';
 import { subscriptions } from '../../src/store/subscriptions';
 import { finalizeInvoiceUpdate } from '../../src/temporal/messages';
@@ -97,7 +97,15 @@ export function invoiceRoutes(deps: ApiDeps): Router {
     if (q.issuing_date_from) dates.$gte = q.issuing_date_from;
     if (q.issuing_date_to) dates.$lte = q.issuing_date_to;
     if (Object.keys(dates).length > 0) filter.issuing_date = dates;
-    const { docs, meta } = await findPage(invoices(db), filter, q);
+    // By organization or customer alone: a page of list entries and a count read by `_id`.
+    const { docs, meta } = Object.keys(filter).every(
+      (k) => k === 'organization_id' || k === 'external_customer_id',
+    )
+      ? await listInvoicePage(db, org._id, customer, {
+          skip: (q.page - 1) * q.per_page,
+          limit: q.per_page,
+        }).then(({ docs, totalCount }) => ({ docs, meta: paginationMeta(q, totalCount) }))
+      : await findPage(invoices(db), filter, q);
     res.json({ invoices: await Promise.all(docs.map((d) => render(req, d, false))), meta });
   });
 

@@ -17,8 +17,12 @@ import {
 import { findPlanWithMetrics, plans } from '../../src/store/plans';
 import { billingSnapshotOf } from '../../src/contracts/billing-snapshot';
 import { upsertCustomer } from '../../src/store/customers';
-import { subscriptions, type SubscriptionDoc } from '../../src/store/subscriptions';
-import { isDuplicateKey } from '../../src/store/database';
+import {
+  findSubscription,
+  insertSubscription,
+  subscriptions,
+  type SubscriptionDoc,
+} from '../../src/store/subscriptions';
 import { subscriptionWorkflowId } from '../../src/temporal/ids';
 import {
   startSubscriptionWorkflow,
@@ -106,23 +110,25 @@ export function subscriptionRoutes(deps: ApiDeps): Router {
     const endingAt = input.ending_at ? new Date(input.ending_at) : null;
     if (endingAt && endingAt <= subscriptionAt) throw validationErrors({ ending_at: ['invalid_date'] });
 
-    const existing = await subscriptions(db).findOne({
-      organization_id: org._id,
-      external_id: input.external_id,
-    });
-    if (existing) {
+    /**
+     * A subscription with this external id is stored (a retried create, or a concurrent one that
+     * won): the same create answers it; another plan or customer is refused.
+     */
+    const answerStored = async (stored: SubscriptionDoc | null) => {
       if (
-        existing.plan_code !== input.plan_code ||
-        existing.external_customer_id !== input.external_customer_id
+        !stored ||
+        stored.plan_code !== input.plan_code ||
+        stored.external_customer_id !== input.external_customer_id
       ) {
         // Upgrades and downgrades (a new plan on the same external id) are not supported yet.
         throw validationErrors({ external_id: ['value_already_exist'] });
       }
-      // A retried create: make sure its workflow runs (USE_EXISTING), return it as it is.
-      await startSubscriptionWorkflow(deps, existing);
-      res.json({ subscription: await render(existing) });
-      return;
-    }
+      // Make sure its workflow runs (USE_EXISTING), return it as it is.
+      await startSubscriptionWorkflow(deps, stored);
+      res.json({ subscription: await render(stored) });
+    };
+    const existing = await findSubscription(db, org._id, input.external_id);
+    if (existing) return answerStored(existing);
 
     const { customer } = await upsertCustomer(db, org._id, { external_id: input.external_customer_id });
     const doc: SubscriptionDoc = {
@@ -148,12 +154,8 @@ export function subscriptionRoutes(deps: ApiDeps): Router {
       active_units: {},
       workflow_id: subscriptionWorkflowId(org._id, input.external_id),
     };
-    try {
-      await subscriptions(db).insertOne(doc);
-    } catch (err) {
-      if (!isDuplicateKey(err)) throw err;
-      throw validationErrors({ external_id: ['value_already_exist'] });
-    }
+    if ((await insertSubscription(db, doc)) === 'exists')
+      return answerStored(await findSubscription(db, org._id, input.external_id));
     await startSubscriptionWorkflow(deps, doc);
     const stored = (await subscriptions(db).findOne({ _id: doc._id })) ?? doc;
     res.json({ subscription: await render(stored) });
@@ -162,11 +164,8 @@ export function subscriptionRoutes(deps: ApiDeps): Router {
   router.get('/:externalId', async (req, res) => {
     const org = organizationOf(req);
     const q = parseQuery(req, subscriptionStatusQuery);
-    const doc = await subscriptions(db).findOne({
-      organization_id: org._id,
-      external_id: String(req.params.externalId),
-      status: q.status ?? 'active',
-    });
+    const found = await findSubscription(db, org._id, String(req.params.externalId));
+    const doc = found?.status === (q.status ?? 'active') ? found : null;
     if (!doc) throw notFound('subscription');
     res.json({ subscription: await render(doc) });
   });
@@ -195,11 +194,8 @@ export function subscriptionRoutes(deps: ApiDeps): Router {
   router.put('/:externalId', async (req, res) => {
     const org = organizationOf(req);
     const input = parseRoot(req, ROOT, subscriptionUpdateInput);
-    const doc = await subscriptions(db).findOne({
-      organization_id: org._id,
-      external_id: String(req.params.externalId),
-      status: { $in: ['active', 'pending'] },
-    });
+    const found = await findSubscription(db, org._id, String(req.params.externalId));
+    const doc = found?.status === 'active' || found?.status === 'pending' ? found : null;
     if (!doc) throw notFound('subscription');
     const set: Partial<SubscriptionDoc> = { updated_at: new Date() };
     if (input.name !== undefined) set.name = input.name;
@@ -217,11 +213,8 @@ export function subscriptionRoutes(deps: ApiDeps): Router {
   router.delete('/:externalId', async (req, res) => {
     const org = organizationOf(req);
     const q = parseQuery(req, subscriptionStatusQuery);
-    const doc = await subscriptions(db).findOne({
-      organization_id: org._id,
-      external_id: String(req.params.externalId),
-      status: q.status ?? 'active',
-    });
+    const found = await findSubscription(db, org._id, String(req.params.externalId));
+    const doc = found?.status === (q.status ?? 'active') ? found : null;
     if (!doc || (doc.status !== 'active' && doc.status !== 'pending')) throw notFound('subscription');
     const ended = await terminateSubscriptionWorkflow(deps, doc);
     res.json({ subscription: await render(ended) });

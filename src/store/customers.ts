@@ -14,8 +14,10 @@ import type {
 } from '../contracts/lago/customer';
 import { LIVE } from './billable-metrics';
 import { isDuplicateKey } from './database';
+import { claimKey, pointKey, readKey, readKeyDoc, releaseKey } from './keys';
+import { addListEntries, readListPage, removeListEntries, type ListEntry } from './list-entries';
 import { organizations } from './organizations';
-import { nextSequence } from './sequences';
+import { nextSequence, sequenceTop } from './sequences';
 
 export interface CustomerBillingConfiguration {
   /** Days invoices stay draft after a period ends; null: the organization default (0). */
@@ -116,8 +118,30 @@ export function customerMetadataOf(customer: Pick<CustomerDoc, 'metadata_json'>)
   return Array.isArray(value) ? (value as CustomerMetadataEntry[]) : [];
 }
 
-/** The live customer with this external id, or null. */
+/**
+ * The live customer with this external id, or null: the key document, then the customer, both by
+ * `_id` (docs/scaling.md). A key naming a soft-deleted or not yet inserted customer reads as none.
+ */
 export async function findCustomer(
+  db: Db,
+  organizationId: string,
+  externalId: string,
+): Promise<CustomerDoc | null> {
+  const id = await readKey(db, 'customer', organizationId, externalId);
+  if (!id) return null;
+  const doc = await customers(db).findOne({ _id: id });
+  return doc?.organization_id === organizationId &&
+    doc.external_id === externalId &&
+    doc.deletion_key === LIVE
+    ? doc
+    : null;
+}
+
+/**
+ * The indexed query by natural key, used only to repair a key that does not name the live customer
+ * (data from before key documents, once the migration was interrupted; a lost race).
+ */
+async function findLiveCustomerByQuery(
   db: Db,
   organizationId: string,
   externalId: string,
@@ -238,14 +262,15 @@ export function documentNumberPrefix(organization: { _id: string; name: string }
 async function newCustomer(
   db: Db,
   organizationId: string,
+  id: string,
   input: CustomerInput,
   now: Date,
 ): Promise<CustomerDoc> {
   const organization = await organizations(db).findOne({ _id: organizationId });
-  const sequentialId = await nextSequence(db, `customer:${organizationId}`);
+  const sequentialId = await nextSequence(db, createdSequence(organizationId));
   const prefix = documentNumberPrefix(organization ?? { _id: organizationId, name: 'org' });
   const doc: CustomerDoc = {
-    _id: randomUUID(),
+    _id: id,
     organization_id: organizationId,
     external_id: input.external_id,
     billing_entity_code: 'default',
@@ -307,34 +332,81 @@ async function newCustomer(
   return doc;
 }
 
+/** Rounds of `upsertCustomer` (each waits at most 20 ms) before it gives up. */
+const MAX_ATTEMPTS = 200;
+/** How long a claimed key may wait for its customer before another call creates it (a crash). */
+const CLAIM_PATIENCE_MS = 2_000;
+
+const customerListEntry = (c: Pick<CustomerDoc, '_id' | 'organization_id' | 'created_at'>): ListEntry => ({
+  list: 'customers',
+  scope: [c.organization_id],
+  createdAt: c.created_at,
+  itemId: c._id,
+});
+
+/** Sequence names whose tops count an organization's customers: created and soft-deleted. */
+const createdSequence = (organizationId: string) => `customer:${organizationId}`;
+const deletedSequence = (organizationId: string) => `customer-deleted:${organizationId}`;
+
 /**
  * Lago's `POST /customers`: creates the customer when no live one has this external id, otherwise
- * updates the keys present in `input` (same lago_id). Safe under concurrent calls: a lost insert
- * race turns into an update. Also used by subscription creation, which creates missing customers.
+ * updates the keys present in `input` (same lago_id). Safe under concurrent calls: the key document
+ * is claimed by an insert and the customer is inserted under the key's target id, so a lost race
+ * turns into an update and a crash between the two writes leaves a key the next call completes.
+ * Also used by subscription creation, which creates missing customers.
  */
 export async function upsertCustomer(
   db: Db,
   organizationId: string,
   input: CustomerInput,
 ): Promise<{ customer: CustomerDoc; created: boolean }> {
-  for (let attempt = 0; attempt < 5; attempt++) {
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const now = new Date();
-    const existing = await findCustomer(db, organizationId, input.external_id);
-    if (existing) {
-      const updated = await customers(db).findOneAndUpdate(
-        { _id: existing._id, organization_id: organizationId, deletion_key: LIVE },
-        { $set: { ...changesOf(input, existing, now), updated_at: now } },
-        { returnDocument: 'after' },
-      );
-      if (updated) return { customer: updated, created: false };
-      continue; // deleted meanwhile: create a new one
+    const key = await readKeyDoc(db, 'customer', organizationId, input.external_id);
+    let targetId = key?.target_id ?? null;
+    if (key && targetId) {
+      const existing = await customers(db).findOne({ _id: targetId });
+      if (existing?.deletion_key === LIVE) {
+        const updated = await customers(db).findOneAndUpdate(
+          { _id: existing._id, organization_id: organizationId, deletion_key: LIVE },
+          { $set: { ...changesOf(input, existing, now), updated_at: now } },
+          { returnDocument: 'after' },
+        );
+        if (!updated) continue; // deleted meanwhile: create a new one
+        // Completes a create that crashed before listing its customer (a no-op otherwise).
+        await addListEntries(db, [customerListEntry(updated)]);
+        return { customer: updated, created: false };
+      }
+      if (existing) {
+        // Soft-deleted and its key not yet released (a crash inside softDeleteCustomer).
+        await releaseKey(db, 'customer', organizationId, input.external_id, targetId);
+        continue;
+      }
+      // Claimed but not inserted yet. A concurrent create is about to insert it: wait for it, so
+      // only one sequential id is taken (the count of customers is read from that sequence). A key
+      // left by a create that crashed is completed here.
+      if (now.getTime() - key.created_at.getTime() < CLAIM_PATIENCE_MS && attempt < MAX_ATTEMPTS - 1) {
+        await new Promise((r) => setTimeout(r, 20));
+        continue;
+      }
+    } else {
+      const mine = randomUUID();
+      targetId = await claimKey(db, 'customer', organizationId, input.external_id, mine);
+      if (targetId !== mine) continue; // claimed concurrently: look at that customer
     }
-    const doc = await newCustomer(db, organizationId, input, now);
+    const doc = await newCustomer(db, organizationId, targetId, input, now);
     try {
       await customers(db).insertOne(doc);
+      await addListEntries(db, [customerListEntry(doc)]);
       return { customer: doc, created: true };
     } catch (err) {
-      if (!isDuplicateKey(err)) throw err; // created concurrently: update it instead
+      if (!isDuplicateKey(err)) throw err;
+      // Inserted concurrently under the same id (the next round updates it), or a live customer the
+      // key does not name holds the unique (organization, external_id): point the key at it.
+      if (!(await customers(db).findOne({ _id: targetId }))) {
+        const live = await findLiveCustomerByQuery(db, organizationId, input.external_id);
+        if (live) await pointKey(db, 'customer', organizationId, input.external_id, live._id);
+      }
     }
   }
   throw new Error(`customer ${input.external_id}: upsert kept conflicting with concurrent writes`);
@@ -373,11 +445,34 @@ export async function listCustomers(
       [field]: pattern,
     }));
   }
+  if (Object.keys(query).length === 2) return listAllCustomers(db, organizationId, page);
+  // Filtered lists: the indexed query (MongoDB); FerretDB evaluates it over the collection.
   const [items, totalCount] = await Promise.all([
     customers(db).find(query).sort({ created_at: -1, _id: 1 }).skip(page.skip).limit(page.limit).toArray(),
     customers(db).countDocuments(query),
   ]);
   return { items, totalCount };
+}
+
+/**
+ * The unfiltered list, newest first: one page of list entries (an `_id` range), the customers by
+ * `_id`, and the count from the tops of two sequences: costs that do not grow with the list.
+ */
+async function listAllCustomers(
+  db: Db,
+  organizationId: string,
+  page: { skip: number; limit: number },
+): Promise<{ items: CustomerDoc[]; totalCount: number }> {
+  const [ids, created, deleted] = await Promise.all([
+    readListPage(db, 'customers', [organizationId], page),
+    sequenceTop(db, createdSequence(organizationId)),
+    sequenceTop(db, deletedSequence(organizationId)),
+  ]);
+  const docs = await Promise.all(ids.map((_id) => customers(db).findOne({ _id })));
+  return {
+    items: docs.filter((d): d is CustomerDoc => d?.deletion_key === LIVE),
+    totalCount: Math.max(0, created - deleted),
+  };
 }
 
 /** Soft-deletes the live customer with this external id; returns it, or null when there is none. */
@@ -389,9 +484,17 @@ export async function softDeleteCustomer(
   const existing = await findCustomer(db, organizationId, externalId);
   if (!existing) return null;
   const now = new Date();
-  return customers(db).findOneAndUpdate(
+  const deleted = await customers(db).findOneAndUpdate(
     { _id: existing._id, organization_id: organizationId, deletion_key: LIVE },
     { $set: { deleted_at: now, updated_at: now, deletion_key: existing._id } },
     { returnDocument: 'after' },
   );
+  if (!deleted) return null;
+  // Counted (total_count = created - deleted), unlisted, then the external id may name a new
+  // customer: the key is released (a crash before that is completed by the next upsert, which
+  // finds the key naming a deleted customer).
+  await nextSequence(db, deletedSequence(organizationId));
+  await removeListEntries(db, [customerListEntry(existing)]);
+  await releaseKey(db, 'customer', organizationId, externalId, existing._id);
+  return deleted;
 }

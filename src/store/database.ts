@@ -197,3 +197,23 @@ export async function retryWhileBusy<T>(write: () => Promise<T>, attempts = 20):
 export function isSqliteBusy(err: unknown): boolean {
   return /SQLITE_BUSY|database is locked/.test((err as { message?: string } | null)?.message ?? '');
 }
+
+/**
+ * The comment that asks the patched FerretDB to push an `_id`-range query's sort and limit down to
+ * SQLite (`id-range` in scripts/install-services.sh): the caller vouches that the `_id`s of the range
+ * are plain ASCII (`[0-9a-z:-]`), whose JSON text sorts as the strings do. MongoDB ignores it.
+ */
+export const ID_RANGE_COMMENT = 'prorata:id-range';
+
+/**
+ * An upsert by `_id` that two callers may run at once for a new `_id`: both try to insert, one gets a
+ * duplicate-key error (FerretDB does not retry it as MongoDB 4.2+ does); run once more, it updates.
+ */
+export async function upsertRetryingDuplicate<T>(upsert: () => Promise<T>): Promise<T> {
+  try {
+    return await upsert();
+  } catch (err) {
+    if (!isDuplicateKey(err)) throw err;
+    return upsert();
+  }
+}

@@ -8,10 +8,12 @@ import { ensureCustomerIndexes } from './customers';
 import { ensureWebhookEndpointIndexes } from './webhook-endpoints';
 import { ensureWalletIndexes } from './wallets';
 import { ensureSequenceIndexes } from './sequences';
+import { runMigrations } from './migrations';
 
 /**
- * Every index prorata relies on, created idempotently at start-up (API and worker). Only plain and
- * unique compound indexes: FerretDB 1.24 has no partial, sparse or TTL indexes.
+ * Every index prorata relies on, created idempotently at start-up (API and worker), then the
+ * one-time migrations (`src/store/migrations.ts`) that hot paths need before they serve. Only plain
+ * and unique compound indexes: FerretDB 1.24 has no partial, sparse or TTL indexes.
  */
 export async function ensureIndexes(db: Db): Promise<void> {
   await db.collection('api_keys').createIndex({ organization_id: 1 });
@@ -24,4 +26,5 @@ export async function ensureIndexes(db: Db): Promise<void> {
   await ensureWebhookEndpointIndexes(db);
   await ensureWalletIndexes(db);
   await ensureSequenceIndexes(db);
+  await runMigrations(db);
 }

@@ -1,5 +1,8 @@
 import type { Db } from 'mongodb';
 import type { LagoFee } from '../billing/lago-shapes';
+import { upsertRetryingDuplicate } from './database';
+import { addListEntries, readListPage, type ListEntry } from './list-entries';
+import { nextSequence, sequenceTop } from './sequences';
 
 export type InvoiceStatus = 'draft' | 'finalized' | 'voided' | 'failed' | 'pending';
 export type PaymentStatus = 'pending' | 'succeeded' | 'failed';
@@ -57,4 +60,64 @@ export async function ensureInvoiceIndexes(db: Db): Promise<void> {
   await invoices(db).createIndex({ lago_id: 1 }, { unique: true });
   await invoices(db).createIndex({ organization_id: 1, created_at: 1 });
   await invoices(db).createIndex({ organization_id: 1, external_customer_id: 1 });
+}
+
+const invoiceListEntries = (
+  inv: Pick<InvoiceDoc, '_id' | 'organization_id' | 'external_customer_id' | 'created_at'>,
+): ListEntry[] =>
+  [[inv.organization_id], [inv.organization_id, inv.external_customer_id]].map((scope) => ({
+    list: 'invoices',
+    scope,
+    createdAt: inv.created_at,
+    itemId: inv._id,
+  }));
+
+/** Sequences whose tops count invoices: of an organization, of one of its customers. */
+export function invoiceCountSequence(organizationId: string, externalCustomerId?: string): string {
+  return externalCustomerId === undefined
+    ? `invoice-count:${organizationId}`
+    : `invoice-count:${organizationId}:${externalCustomerId}`;
+}
+
+/**
+ * Inserts the invoice unless one has its `_id` (never touching a stored one), counts it once (the
+ * call whose upsert inserted it) and lists it (idempotent: its list entries follow from its stored
+ * `created_at`). A crash between the insert and the count leaves the count one short.
+ */
+export async function insertInvoiceIfMissing(db: Db, doc: InvoiceDoc): Promise<void> {
+  const r = await upsertRetryingDuplicate(() =>
+    invoices(db).updateOne({ _id: doc._id }, { $setOnInsert: doc }, { upsert: true }),
+  );
+  let stored: Pick<InvoiceDoc, '_id' | 'organization_id' | 'external_customer_id' | 'created_at'> = doc;
+  if (r.upsertedCount === 1) {
+    await nextSequence(db, invoiceCountSequence(doc.organization_id));
+    await nextSequence(db, invoiceCountSequence(doc.organization_id, doc.external_customer_id));
+  } else {
+    stored = (await invoices(db).findOne({ _id: doc._id })) ?? doc;
+  }
+  await addListEntries(db, invoiceListEntries(stored));
+}
+
+/** One page of an organization's invoices (or one customer's), newest first, and their count. */
+export async function listInvoicePage(
+  db: Db,
+  organizationId: string,
+  externalCustomerId: string | undefined,
+  page: { skip: number; limit: number },
+): Promise<{ docs: InvoiceDoc[]; totalCount: number }> {
+  const scope = externalCustomerId === undefined ? [organizationId] : [organizationId, externalCustomerId];
+  const [ids, totalCount] = await Promise.all([
+    readListPage(db, 'invoices', scope, page),
+    sequenceTop(db, invoiceCountSequence(organizationId, externalCustomerId)),
+  ]);
+  const docs = await Promise.all(ids.map((_id) => invoices(db).findOne({ _id })));
+  return { docs: docs.filter((d): d is InvoiceDoc => d !== null), totalCount };
+}
+
+/** For the migration: lists an invoice stored before list entries existed. */
+export async function listStoredInvoice(
+  db: Db,
+  inv: Pick<InvoiceDoc, '_id' | 'organization_id' | 'external_customer_id' | 'created_at'>,
+): Promise<void> {
+  await addListEntries(db, invoiceListEntries(inv));
 }

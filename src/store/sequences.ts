@@ -1,4 +1,5 @@
 import type { Db } from 'mongodb';
+import { upsertRetryingDuplicate } from './database';
 
 /** The legacy counter document (before slots); still read so numbering continues where it was. */
 interface SequenceDoc {
@@ -13,7 +14,19 @@ interface SequenceSlotDoc {
   value: number;
 }
 
-const slots = (db: Db) => db.collection<SequenceSlotDoc>('sequence_slots');
+/**
+ * The highest value known to be taken, per name: a hint read by `_id`, so taking the next value
+ * needs no query over the slots (FerretDB on SQLite scans the whole collection for any filter other
+ * than `_id`). Only the unique slot insert guarantees a value is taken once; a hint that lags (a
+ * crash, or two updates at once, which FerretDB does not apply atomically) costs a few more probes.
+ */
+export interface SequenceTopDoc {
+  _id: string; // name
+  value: number;
+}
+
+export const slots = (db: Db) => db.collection<SequenceSlotDoc>('sequence_slots');
+export const sequenceTops = (db: Db) => db.collection<SequenceTopDoc>('sequence_tops');
 
 export async function ensureSequenceIndexes(db: Db): Promise<void> {
   await slots(db).createIndex({ name: 1, value: -1 });
@@ -22,23 +35,43 @@ export async function ensureSequenceIndexes(db: Db): Promise<void> {
 /**
  * Next value of a named counter (customer sequential ids, invoice numbers). Values are taken by
  * inserting `{name}#{value}`: the unique `_id` makes a value impossible to hand out twice, and a
- * caller that loses a race takes the next free one. (A `$inc` counter would be simpler, but FerretDB
+ * caller that loses a race probes the next one. (A `$inc` counter would be simpler, but FerretDB
  * does not apply concurrent updates of one document atomically: 200 parallel `$inc`s handed out 11
- * distinct values in test/integration/ferretdb-concurrency.test.ts.) Gap-free while nothing crashes
- * between taking a value and using it, as before.
+ * distinct values in test/integration/ferretdb-concurrency.test.ts.) The first value tried comes
+ * from `sequence_tops` (the migration `sequence-tops-1` wrote it for sequences older than it).
+ * Gap-free while nothing crashes between taking a value and using it, as before.
  */
 export async function nextSequence(db: Db, name: string): Promise<number> {
-  const legacy = await db.collection<SequenceDoc>('sequences').findOne({ _id: name });
-  for (let attempt = 1; ; attempt += 1) {
-    const [top] = await slots(db).find({ name }).sort({ value: -1 }).limit(1).toArray();
-    const value = Math.max(top?.value ?? 0, legacy?.value ?? 0) + 1;
+  const [legacy, top] = await Promise.all([
+    db.collection<SequenceDoc>('sequences').findOne({ _id: name }),
+    sequenceTops(db).findOne({ _id: name }),
+  ]);
+  let value = Math.max(top?.value ?? 0, legacy?.value ?? 0) + 1;
+  for (;;) {
     try {
       await slots(db).insertOne({ _id: `${name}#${value}`, name, value });
-      return value;
+      break;
     } catch (err) {
       if ((err as { code?: number }).code !== 11000) throw err;
-      // Taken by a concurrent caller: look again after a random pause, so racers spread out.
-      await new Promise((r) => setTimeout(r, Math.random() * Math.min(100, 2 ** attempt)));
+      value += 1; // taken by a concurrent caller (or the hint lags): probe the next one
     }
   }
+  await raiseSequenceTop(db, name, value);
+  return value;
+}
+
+/** `$max` upsert of the hint; two first upserts at once: one inserts, the other updates on retry. */
+export async function raiseSequenceTop(db: Db, name: string, value: number): Promise<void> {
+  await upsertRetryingDuplicate(() =>
+    sequenceTops(db).updateOne({ _id: name }, { $max: { value } }, { upsert: true }),
+  );
+}
+
+/** The highest value taken so far (0 when none): a point read of the hint, for counts. */
+export async function sequenceTop(db: Db, name: string): Promise<number> {
+  const [legacy, top] = await Promise.all([
+    db.collection<SequenceDoc>('sequences').findOne({ _id: name }),
+    sequenceTops(db).findOne({ _id: name }),
+  ]);
+  return Math.max(top?.value ?? 0, legacy?.value ?? 0);
 }

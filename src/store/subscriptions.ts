@@ -1,4 +1,6 @@
 import type { Db } from 'mongodb';
+import { isDuplicateKey } from './database';
+import { claimKey, pointKey, readKey } from './keys';
 
 export type SubscriptionStatus = 'pending' | 'active' | 'terminated' | 'canceled';
 
@@ -41,4 +43,47 @@ export async function ensureSubscriptionIndexes(db: Db): Promise<void> {
   await subscriptions(db).createIndex({ organization_id: 1, external_id: 1 }, { unique: true });
   await subscriptions(db).createIndex({ organization_id: 1, external_customer_id: 1 });
   await subscriptions(db).createIndex({ organization_id: 1, plan_code: 1, status: 1 });
+}
+
+/**
+ * The subscription with this external id (any status), or null: its key document, then the
+ * subscription, both by `_id` (docs/scaling.md). External ids are never reused within an
+ * organization, so the key is never released.
+ */
+export async function findSubscription(
+  db: Db,
+  organizationId: string,
+  externalId: string,
+): Promise<SubscriptionDoc | null> {
+  const id = await readKey(db, 'subscription', organizationId, externalId);
+  if (!id) return null;
+  const doc = await subscriptions(db).findOne({ _id: id });
+  return doc?.organization_id === organizationId && doc.external_id === externalId ? doc : null;
+}
+
+/**
+ * Inserts a new subscription under the `_id` its key names (claimed here if nobody had; `doc._id` is
+ * set to it), so a
+ * retried or concurrent create finds it by key. Returns 'inserted', or 'exists' when a subscription
+ * with this external id is already stored (then `findSubscription` returns it).
+ */
+export async function insertSubscription(db: Db, doc: SubscriptionDoc): Promise<'inserted' | 'exists'> {
+  const targetId = await claimKey(db, 'subscription', doc.organization_id, doc.external_id, doc._id);
+  doc._id = targetId;
+  try {
+    await subscriptions(db).insertOne(doc);
+    return 'inserted';
+  } catch (err) {
+    if (!isDuplicateKey(err)) throw err;
+    if (!(await findSubscription(db, doc.organization_id, doc.external_id))) {
+      // A subscription the key does not name holds the unique (organization, external_id): data
+      // from before key documents whose migration was interrupted. Repair the key, once.
+      const stored = await subscriptions(db).findOne({
+        organization_id: doc.organization_id,
+        external_id: doc.external_id,
+      });
+      if (stored) await pointKey(db, 'subscription', doc.organization_id, doc.external_id, stored._id);
+    }
+    return 'exists';
+  }
 }

@@ -1,8 +1,13 @@
-import { MongoServerError } from 'mongodb';
+import { MongoServerError, type Filter } from 'mongodb';
 import { loadConfig } from '../../src/config';
 import { startMongo, type TestMongo } from '../support/services';
 import { ensureIndexes } from '../../src/store/indexes';
-import { connectDatabase, DEFAULT_MAX_POOL_SIZE, MAX_BULK_OPERATIONS } from '../../src/store/database';
+import {
+  connectDatabase,
+  DEFAULT_MAX_POOL_SIZE,
+  ID_RANGE_COMMENT,
+  MAX_BULK_OPERATIONS,
+} from '../../src/store/database';
 import { markDelivered } from '../../src/store/events';
 import { createOrganization } from '../../src/store/organizations';
 import { apiKeys, findOrganizationByApiKey } from '../../src/store/api-keys';
@@ -60,6 +65,73 @@ describe('MongoDB (FerretDB on SQLite unless MONGODB_URI is set)', () => {
       );
     },
   );
+
+  // scripts/ferretdb-id-range.patch: an `_id` range marked with ID_RANGE_COMMENT is served by the
+  // _id index with its sort and skip + limit in SQL, and answers exactly what the same query
+  // evaluated in Go (without the comment) answers.
+  it('serves a marked _id range from the _id index, sorted and limited in SQLite, with the same answers', async () => {
+    const col = mongo.database.db.collection<{ _id: string; v: number }>('range_probe');
+    const docs = ['a', 'b', 'c'].flatMap((p) =>
+      Array.from({ length: 300 }, (_, i) => ({ _id: `${p}:${String(i).padStart(4, '0')}`, v: i })),
+    );
+    await col.insertMany(docs);
+    const shapes: {
+      filter: Filter<{ _id: string; v: number }>;
+      sort: 1 | -1;
+      skip: number;
+      limit: number;
+    }[] = [
+      { filter: { _id: { $gt: 'b:', $lt: 'b;' } }, sort: 1, skip: 0, limit: 20 },
+      { filter: { _id: { $gt: 'b:', $lt: 'b;' } }, sort: -1, skip: 40, limit: 20 },
+      { filter: { _id: { $gt: 'b:0290', $lt: 'b;' } }, sort: 1, skip: 0, limit: 20 },
+      { filter: { _id: { $gte: 'b:0010', $lte: 'b:0012' } }, sort: -1, skip: 1, limit: 5 },
+      { filter: { _id: { $gt: 'c:', $lt: 'c;' } }, sort: 1, skip: 295, limit: 20 },
+      // Not a bare range: evaluated in Go as before, still right.
+      { filter: { _id: { $gt: 'a:', $lt: 'a;' }, v: { $lt: 3 } }, sort: -1, skip: 0, limit: 2 },
+    ];
+    for (const { filter, sort, skip, limit } of shapes) {
+      const page = (comment?: string) =>
+        col
+          .find(filter, comment ? { comment } : {})
+          .sort({ _id: sort })
+          .skip(skip)
+          .limit(limit)
+          .toArray();
+      const expected = docs
+        .filter((d) => {
+          const r = filter._id as Record<string, string>;
+          return (
+            (r.$gt === undefined || d._id > r.$gt) &&
+            (r.$gte === undefined || d._id >= r.$gte) &&
+            (r.$lt === undefined || d._id < r.$lt) &&
+            (r.$lte === undefined || d._id <= r.$lte) &&
+            (filter.v === undefined || d.v < 3)
+          );
+        })
+        .sort((x, y) => (x._id < y._id ? -sort : sort))
+        .slice(skip, skip + limit);
+      expect(await page(ID_RANGE_COMMENT)).toEqual(expected);
+      expect(await page()).toEqual(expected);
+    }
+    if (!onFerretDb) return;
+    const planOf = async (comment?: string) => {
+      const res = await mongo.database.db.command({
+        explain: {
+          find: 'range_probe',
+          filter: { _id: { $gt: 'b:', $lt: 'b;' } },
+          sort: { _id: -1 },
+          limit: 20,
+          ...(comment ? { comment } : {}),
+        },
+      });
+      return JSON.stringify(res.queryPlanner);
+    };
+    expect(await planOf(ID_RANGE_COMMENT)).toMatch(
+      /SEARCH range_probe_[0-9a-f]+ USING INDEX range_probe_[0-9a-f]+__id_/,
+    );
+    expect(await planOf(ID_RANGE_COMMENT)).not.toMatch(/TEMP B-TREE/);
+    expect(await planOf()).toMatch(/SCAN/);
+  });
 
   it('replaces a client that stopped reaching the database once a new client reaches it', async () => {
     const database = await connectDatabase(mongo.uri, mongo.dbName, {

@@ -23,6 +23,7 @@ import { createActivities } from '../../activities';
 import { ensureIndexes } from '../../src/store/indexes';
 import { invoices } from '../../src/store/invoices';
 import { events } from '../../src/store/events';
+import { recordAwaitingEvents } from '../../src/store/awaiting-events';
 import { subscriptionWorkflowId } from '../../src/temporal/ids';
 import { sendSeatEvents, type DirectSeatEvent } from '../../src/temporal/seat-events';
 import { currentUsageQuery, subscriptionQuery, terminateUpdate } from '../../src/temporal/messages';
@@ -241,24 +242,25 @@ describe('subscription workflow (time-skipping)', () => {
       seat('l2', 'u2', 'add', month(-1, 5)),
       seat('l3', 'u1', 'remove', month(-1, 20)),
     ];
-    await db.collection('events').insertMany(
-      early.map((e, i) => ({
-        _id: `late-${i}`,
-        organization_id: fixture.organizationId,
-        external_subscription_id: 'late_team',
-        transaction_id: e.transaction_id,
-        code: e.code,
-        timestamp: new Date(e.timestamp),
-        properties_json: JSON.stringify(e.properties),
-        precise_total_amount_cents: null,
-        created_at: new Date(t0 + i),
-        delivered_at: null,
-        awaiting_subscription: true,
-        source: 'api',
-        problems: [],
-        problems_reported: true,
-      })) as never[],
-    );
+    const earlyDocs = early.map((e, i) => ({
+      _id: `late-${i}`,
+      organization_id: fixture.organizationId,
+      external_subscription_id: 'late_team',
+      transaction_id: e.transaction_id,
+      code: e.code,
+      timestamp: new Date(e.timestamp),
+      properties_json: JSON.stringify(e.properties),
+      precise_total_amount_cents: null,
+      created_at: new Date(t0 + i),
+      delivered_at: null,
+      awaiting_subscription: true,
+      source: 'api',
+      problems: [],
+      problems_reported: true,
+    }));
+    await db.collection('events').insertMany(earlyDocs as never[]);
+    // As the API leaves an event whose subscription does not exist yet: stored, then its marker.
+    await recordAwaitingEvents(db, earlyDocs);
     await worker.runUntil(async () => {
       await start(fixture);
       const stored = await invoicesOf(fixture.input.subscription.id, 2);
@@ -280,7 +282,7 @@ describe('subscription workflow (time-skipping)', () => {
     const month = monthsFrom(t0);
     // Last month is already over: its invoice is issued as soon as the workflow starts.
     const fixture = await seedSubscription(db, { externalId: 'flaky_team', subscriptionAt: month(-1, 1) });
-    await db.collection('events').insertOne({
+    const flakyEvent = {
       _id: 'flaky-0',
       organization_id: fixture.organizationId,
       external_subscription_id: 'flaky_team',
@@ -295,7 +297,9 @@ describe('subscription workflow (time-skipping)', () => {
       source: 'api',
       problems: [],
       problems_reported: true,
-    } as never);
+    };
+    await db.collection('events').insertOne(flakyEvent as never);
+    await recordAwaitingEvents(db, [flakyEvent]);
     const real = createActivities({ db, client: env.client });
     let failures = 0;
     const flaky = await Worker.create({

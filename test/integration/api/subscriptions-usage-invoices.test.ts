@@ -277,6 +277,39 @@ describe('subscriptions, current usage and invoices API', () => {
     expect(usage.body.customer_usage.charges_usage[0]).toMatchObject({ units: '2.0', events_count: 2 });
   });
 
+  it('bills events sent before their subscription existed once it starts (its first load reads their markers)', async () => {
+    const at = Math.floor(Date.now() / 1000);
+    for (const [transaction_id, user] of [
+      ['early-1', 'u1'],
+      ['early-2', 'u2'],
+    ]) {
+      const sent = await call('POST', '/events', {
+        event: {
+          transaction_id,
+          external_subscription_id: 'early_sub',
+          code: 'seats',
+          timestamp: at,
+          properties: { user_id: user },
+        },
+      });
+      expect(sent.status).toBe(200);
+    }
+    const created = await call('POST', '/subscriptions', {
+      subscription: { external_customer_id: 'early_co', plan_code: 'team', external_id: 'early_sub' },
+    });
+    expect(created.status).toBe(200);
+    let units: string | undefined;
+    for (let i = 0; i < 100 && units !== '2.0'; i++) {
+      const usage = await call('GET', '/customers/early_co/current_usage?external_subscription_id=early_sub');
+      units = usage.body.customer_usage?.charges_usage[0]?.units;
+      if (units !== '2.0') await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(units).toBe('2.0');
+    expect(
+      await events(stack.db).countDocuments({ external_subscription_id: 'early_sub', delivered_at: null }),
+    ).toBe(0);
+  });
+
   it('answers 503 with a clear body when no worker answers the usage query', async () => {
     await stack.stopWorker();
     try {

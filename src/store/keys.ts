@@ -1,0 +1,117 @@
+import type { Db } from 'mongodb';
+import { upsertRetryingDuplicate } from './database';
+import { stableUuid } from './stable-uuid';
+
+/**
+ * A natural key (an organization's external id for a customer or a subscription) naming the `_id`
+ * of the document it designates today. Lookups by natural key are then two reads by `_id`, which
+ * every backend serves from an index (FerretDB on SQLite evaluates any other filter in Go over the
+ * whole collection). Claiming a key is an insert: a unique `_id` is the one write FerretDB keeps
+ * atomic under concurrency. See docs/scaling.md.
+ */
+export interface KeyDoc {
+  _id: string;
+  kind: KeyKind;
+  organization_id: string;
+  natural_key: string;
+  target_id: string;
+  created_at: Date;
+}
+
+export type KeyKind = 'customer' | 'subscription';
+
+export function keys(db: Db) {
+  return db.collection<KeyDoc>('keys');
+}
+
+export function keyId(kind: KeyKind, organizationId: string, naturalKey: string): string {
+  return `${kind}:${stableUuid(JSON.stringify([kind, organizationId, naturalKey]))}`;
+}
+
+/** The `_id` the key names today, or null when nobody claimed it. */
+export async function readKey(
+  db: Db,
+  kind: KeyKind,
+  organizationId: string,
+  naturalKey: string,
+): Promise<string | null> {
+  return (await readKeyDoc(db, kind, organizationId, naturalKey))?.target_id ?? null;
+}
+
+export async function readKeyDoc(
+  db: Db,
+  kind: KeyKind,
+  organizationId: string,
+  naturalKey: string,
+): Promise<KeyDoc | null> {
+  return keys(db).findOne({ _id: keyId(kind, organizationId, naturalKey) });
+}
+
+/**
+ * Claims the key for `targetId` by inserting it. Returns the `_id` the key names after the call:
+ * `targetId` when this call claimed it, the earlier claim's target otherwise.
+ */
+export async function claimKey(
+  db: Db,
+  kind: KeyKind,
+  organizationId: string,
+  naturalKey: string,
+  targetId: string,
+): Promise<string> {
+  const _id = keyId(kind, organizationId, naturalKey);
+  try {
+    await keys(db).insertOne({
+      _id,
+      kind,
+      organization_id: organizationId,
+      natural_key: naturalKey,
+      target_id: targetId,
+      created_at: new Date(),
+    });
+    return targetId;
+  } catch (err) {
+    if ((err as { code?: number }).code !== 11000) throw err;
+    const found = await keys(db).findOne({ _id });
+    // Released between our insert and this read: try once more from the start.
+    return found ? found.target_id : claimKey(db, kind, organizationId, naturalKey, targetId);
+  }
+}
+
+/** Releases the key if it still names `targetId` (a soft-deleted customer), so it can be claimed again. */
+export async function releaseKey(
+  db: Db,
+  kind: KeyKind,
+  organizationId: string,
+  naturalKey: string,
+  targetId: string,
+): Promise<void> {
+  await keys(db).deleteOne({ _id: keyId(kind, organizationId, naturalKey), target_id: targetId });
+}
+
+/**
+ * Points the key at `targetId` whatever it named (repair: the document the key should name was
+ * found by its indexed natural-key query). An upsert by `_id` alone.
+ */
+export async function pointKey(
+  db: Db,
+  kind: KeyKind,
+  organizationId: string,
+  naturalKey: string,
+  targetId: string,
+): Promise<void> {
+  await upsertRetryingDuplicate(() =>
+    keys(db).updateOne(
+      { _id: keyId(kind, organizationId, naturalKey) },
+      {
+        $set: { target_id: targetId },
+        $setOnInsert: {
+          kind,
+          organization_id: organizationId,
+          natural_key: naturalKey,
+          created_at: new Date(),
+        },
+      },
+      { upsert: true },
+    ),
+  );
+}
