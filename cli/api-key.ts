@@ -5,7 +5,7 @@
  *   organization (the default one if not named) and prints it; for the default organization it also
  *   becomes the key `npm run -s api-key` prints.
  * `npm run -s api-key -- --list [--organization ORG_ID]`: ids, organizations, names, creation and
- *   revocation dates of the keys; never a key.
+ *   revocation dates of the keys of the organization (the default one if not named); never a key.
  * `npm run -s api-key -- --revoke KEY_ID`: the key is refused (401) from the next request on, by
  *   every API process.
  * Keys go to stdout only when created (so `KEY=$(...)` captures them); everything else to stderr.
@@ -71,9 +71,9 @@ const commands: Record<string, Command> = {
     process.stdout.write(key + '\n');
     return 0;
   },
-  async '--list'(db, argv) {
-    const organizationId = option(argv, '--organization');
-    if (organizationId === null) return usage();
+  async '--list'(db, argv, keyFile) {
+    const organizationId = await organizationArgument(db, argv, keyFile);
+    if (!organizationId) return 1;
     const keys = await listApiKeys(db, organizationId);
     const rows = keys.map((k) =>
       [
