@@ -15,7 +15,9 @@ import {
   subscriptionUpdateInput,
 } from '../../src/contracts/lago/subscription';
 import { findPlanWithMetrics, plans } from '../../src/store/plans';
-import { billingSnapshotOf } from '../../src/contracts/billing-snapshot';
+import { billingSnapshotOf, customerTermsOf } from '../../src/contracts/billing-snapshot';
+import { currentBillingPeriod } from '../../src/billing/billing-period';
+import { localDateOf } from '../../src/billing/local-time';
 import { upsertCustomer } from '../../src/store/customers';
 import {
   findSubscription,
@@ -131,6 +133,22 @@ export function subscriptionRoutes(deps: ApiDeps): Router {
     if (existing) return answerStored(existing);
 
     const { customer } = await upsertCustomer(db, org._id, { external_id: input.external_customer_id });
+    const billingTime = input.billing_time ?? 'calendar';
+    // Shown at once (the workflow projects the same period as it runs); none while pending.
+    const { timeZone } = customerTermsOf(customer);
+    const period =
+      subscriptionAt <= now
+        ? currentBillingPeriod(
+            {
+              interval: plan.interval,
+              billingTime,
+              timeZone,
+              anchorLocalDate: localDateOf(subscriptionAt.getTime(), timeZone),
+            },
+            subscriptionAt.getTime(),
+            now.getTime(),
+          )
+        : null;
     const doc: SubscriptionDoc = {
       _id: randomUUID(),
       organization_id: org._id,
@@ -141,7 +159,7 @@ export function subscriptionRoutes(deps: ApiDeps): Router {
       plan_code: plan.code,
       name: input.name ?? null,
       status: subscriptionAt <= now ? 'active' : 'pending',
-      billing_time: input.billing_time ?? 'calendar',
+      billing_time: billingTime,
       subscription_at: subscriptionAt,
       started_at: subscriptionAt <= now ? subscriptionAt : null,
       ending_at: endingAt,
@@ -149,8 +167,8 @@ export function subscriptionRoutes(deps: ApiDeps): Router {
       canceled_at: null,
       created_at: now,
       updated_at: now,
-      current_billing_period_started_at: null,
-      current_billing_period_ending_at: null,
+      current_billing_period_started_at: period && new Date(period.startAt),
+      current_billing_period_ending_at: period && new Date(period.endAt),
       active_units: {},
       workflow_id: subscriptionWorkflowId(org._id, input.external_id),
     };

@@ -118,6 +118,20 @@ export function periodContaining(schedule: BillingSchedule, at: number): Billing
   return periodContainingDate(schedule, localDateOf(at, schedule.timeZone));
 }
 
+/**
+ * Lago's `current_billing_period_*` of a subscription active since `startedAt`, seen at `at`: the
+ * period in force then, its start clamped to `startedAt` (a first period starts with the
+ * subscription). `endAt` is exclusive, as every period's.
+ */
+export function currentBillingPeriod(
+  schedule: BillingSchedule,
+  startedAt: number,
+  at: number,
+): { startAt: number; endAt: number } {
+  const period = periodContaining(schedule, Math.max(at, startedAt));
+  return { startAt: Math.max(period.startAt, startedAt), endAt: period.endAt };
+}
+
 /** The period right after `period`. */
 export function nextPeriod(schedule: BillingSchedule, period: BillingPeriod): BillingPeriod {
   return periodContainingDate(schedule, addDays(period.endLocalDate, 1));

@@ -91,8 +91,21 @@ describe('subscriptions, current usage and invoices API', () => {
       external_customer_id: 'new_co',
       plan: { code: 'team' },
     });
+    // Its billing period at once (Lago's values; the customer is on UTC, calendar monthly): from
+    // the subscription's start to the last second of that month.
+    const { started_at, current_billing_period_started_at, current_billing_period_ending_at } =
+      created.body.subscription;
+    const start = new Date(started_at);
+    expect(Date.parse(current_billing_period_started_at)).toBe(Math.floor(start.getTime() / 1000) * 1000);
+    expect(Date.parse(current_billing_period_ending_at)).toBe(
+      Date.UTC(start.getUTCFullYear(), start.getUTCMonth() + 1, 1) - 1000,
+    );
     expect((await call('GET', '/customers/new_co')).status).toBe(200);
-    expect((await call('GET', '/subscriptions/new_sub')).body.subscription.name).toBe('Main');
+    const found = (await call('GET', '/subscriptions/new_sub')).body.subscription;
+    expect(found).toMatchObject({ name: 'Main', current_billing_period_started_at });
+    expect(Date.parse(found.current_billing_period_ending_at)).toBe(
+      Date.parse(current_billing_period_ending_at),
+    );
     const list = await call(
       'GET',
       '/subscriptions?external_customer_id=new_co&status[]=active&status[]=pending',
@@ -116,7 +129,11 @@ describe('subscriptions, current usage and invoices API', () => {
         subscription_at: future,
       },
     });
-    expect(created.body.subscription.status).toBe('pending');
+    expect(created.body.subscription).toMatchObject({
+      status: 'pending',
+      current_billing_period_started_at: null,
+      current_billing_period_ending_at: null,
+    });
     expect((await call('GET', '/subscriptions/later_sub')).status).toBe(404);
     expect((await call('GET', '/subscriptions/later_sub?status=pending')).status).toBe(200);
     const deleted = await call('DELETE', '/subscriptions/later_sub?status=pending');

@@ -1,5 +1,6 @@
 import {
   chargeWindow,
+  currentBillingPeriod,
   isoSeconds,
   nextPeriod,
   periodContaining,
@@ -166,4 +167,60 @@ describe('charge windows, used days and issuing dates', () => {
     expect(periodicIssuingDate(june, 0)).toBe('2024-07-01');
     expect(periodicIssuingDate(june, 3)).toBe('2024-07-04');
   });
+});
+
+describe("a subscription's current billing period (Lago's current_billing_period_*)", () => {
+  const iso = (p: { startAt: number; endAt: number }) => [isoSeconds(p.startAt), isoSeconds(p.endAt)];
+  it.each([
+    // The first period starts with the subscription, mid-month.
+    [
+      'UTC',
+      'calendar',
+      '2026-12-04',
+      '2026-12-04T10:00:00Z',
+      '2026-12-20T00:00:00Z',
+      '2026-12-04T10:00:00Z',
+      '2027-01-01T00:00:00Z',
+    ],
+    // Later periods start at the local midnight: February 2028 has 29 days.
+    [
+      'UTC',
+      'calendar',
+      '2026-12-04',
+      '2026-12-04T10:00:00Z',
+      '2028-02-29T12:00:00Z',
+      '2028-02-01T00:00:00Z',
+      '2028-03-01T00:00:00Z',
+    ],
+    // Paris' month starts at 23:00 UTC; seen a minute before that, still the old period.
+    [
+      'Europe/Paris',
+      'calendar',
+      '2026-12-04',
+      '2026-12-04T10:00:00Z',
+      '2026-12-31T22:59:00Z',
+      '2026-12-04T10:00:00Z',
+      '2026-12-31T23:00:00Z',
+    ],
+    // Anniversary on the 31st: February's period is clamped to the 28th.
+    [
+      'UTC',
+      'anniversary',
+      '2027-01-31',
+      '2027-01-31T08:00:00Z',
+      '2027-03-05T00:00:00Z',
+      '2027-02-28T00:00:00Z',
+      '2027-03-31T00:00:00Z',
+    ],
+  ] as const)(
+    'in %s (%s, anchor %s), started %s, seen %s: %s to %s',
+    (zone, billingTime, anchor, started, seen, from, to) => {
+      const period = currentBillingPeriod(
+        schedule(zone, 'monthly', billingTime, anchor),
+        at(started),
+        at(seen),
+      );
+      expect(iso(period)).toEqual([from, to]);
+    },
+  );
 });
