@@ -1,10 +1,7 @@
 import type { Db } from 'mongodb';
-import { ID_RANGE_COMMENT, isDuplicateKey, retryWhileBusy } from './database';
+import { ID_RANGE_COMMENT, isDuplicateKey, writeEachInParallel } from './database';
 import { stableUuid } from './stable-uuid';
 import type { EventDoc } from './events';
-
-/** Marker inserts in flight at once. */
-const WRITE_PARALLELISM = 8;
 
 /**
  * A marker per event stored while no subscription had its external id: the subscription's workflow
@@ -42,18 +39,14 @@ export async function recordAwaitingEvents(
   db: Db,
   docs: Pick<EventDoc, '_id' | 'organization_id' | 'external_subscription_id' | 'created_at'>[],
 ): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(WRITE_PARALLELISM, docs.length) }, async () => {
-      while (next < docs.length) {
-        const d = docs[next++]!;
-        const _id = awaitingId(d.organization_id, d.external_subscription_id, d.created_at.getTime(), d._id);
-        await retryWhileBusy(() => awaitingEvents(db).insertOne({ _id, event_id: d._id })).catch((err) => {
-          if (!isDuplicateKey(err)) throw err; // written before: a retried delivery
-        });
-      }
-    }),
-  );
+  await writeEachInParallel(docs, async (d) => {
+    const _id = awaitingId(d.organization_id, d.external_subscription_id, d.created_at.getTime(), d._id);
+    await awaitingEvents(db)
+      .insertOne({ _id, event_id: d._id })
+      .catch((err) => {
+        if (!isDuplicateKey(err)) throw err; // written before: a retried delivery
+      });
+  });
 }
 
 /**

@@ -159,6 +159,22 @@ export const MAX_BULK_OPERATIONS = 1;
 /** How many of those single-statement commands one call keeps in flight. */
 const WRITE_PARALLELISM = 8;
 
+/** Runs `write` for every item, `WRITE_PARALLELISM` at a time, each retried while SQLite is busy. */
+export async function writeEachInParallel<I>(
+  items: I[],
+  write: (item: I) => Promise<unknown>,
+): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(WRITE_PARALLELISM, items.length) }, async () => {
+      while (next < items.length) {
+        const item = items[next++]!;
+        await retryWhileBusy(() => write(item));
+      }
+    }),
+  );
+}
+
 /**
  * Unordered writes, each sent as its own command (`MAX_BULK_OPERATIONS`), `WRITE_PARALLELISM` at a
  * time. Use with filters on bare `_id`, which FerretDB serves from its index.
@@ -167,15 +183,7 @@ export async function writeOneByOne<T extends Document>(
   collection: Collection<T>,
   operations: AnyBulkWriteOperation<T>[],
 ): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(WRITE_PARALLELISM, operations.length) }, async () => {
-      while (next < operations.length) {
-        const operation = operations[next++]!;
-        await retryWhileBusy(() => collection.bulkWrite([operation], { ordered: false }));
-      }
-    }),
-  );
+  await writeEachInParallel(operations, (operation) => collection.bulkWrite([operation], { ordered: false }));
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Db } from 'mongodb';
-import { upsertRetryingDuplicate } from './database';
+import { isDuplicateKey, upsertRetryingDuplicate } from './database';
 import { stableUuid } from './stable-uuid';
 
 /**
@@ -70,7 +70,7 @@ export async function claimKey(
     });
     return targetId;
   } catch (err) {
-    if ((err as { code?: number }).code !== 11000) throw err;
+    if (!isDuplicateKey(err)) throw err;
     const found = await keys(db).findOne({ _id });
     // Released between our insert and this read: try once more from the start.
     return found ? found.target_id : claimKey(db, kind, organizationId, naturalKey, targetId);
