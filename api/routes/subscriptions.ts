@@ -15,9 +15,10 @@ import {
   subscriptionUpdateInput,
 } from '../../src/contracts/lago/subscription';
 import { findPlanWithMetrics, plans } from '../../src/store/plans';
-import { billingSnapshotOf, customerTermsOf } from '../../src/contracts/billing-snapshot';
+import { billingSnapshotOf } from '../../src/contracts/billing-snapshot';
 import { currentBillingPeriod } from '../../src/billing/billing-period';
-import { localDateOf } from '../../src/billing/local-time';
+import { scheduleOf } from '../../src/billing/billing-cycle';
+import { buildSubscriptionWorkflowInput } from '../../src/temporal/subscription-input';
 import { upsertCustomer } from '../../src/store/customers';
 import {
   findSubscription,
@@ -133,22 +134,6 @@ export function subscriptionRoutes(deps: ApiDeps): Router {
     if (existing) return answerStored(existing);
 
     const { customer } = await upsertCustomer(db, org._id, { external_id: input.external_customer_id });
-    const billingTime = input.billing_time ?? 'calendar';
-    // Shown at once (the workflow projects the same period as it runs); none while pending.
-    const { timeZone } = customerTermsOf(customer);
-    const period =
-      subscriptionAt <= now
-        ? currentBillingPeriod(
-            {
-              interval: plan.interval,
-              billingTime,
-              timeZone,
-              anchorLocalDate: localDateOf(subscriptionAt.getTime(), timeZone),
-            },
-            subscriptionAt.getTime(),
-            now.getTime(),
-          )
-        : null;
     const doc: SubscriptionDoc = {
       _id: randomUUID(),
       organization_id: org._id,
@@ -159,7 +144,7 @@ export function subscriptionRoutes(deps: ApiDeps): Router {
       plan_code: plan.code,
       name: input.name ?? null,
       status: subscriptionAt <= now ? 'active' : 'pending',
-      billing_time: billingTime,
+      billing_time: input.billing_time ?? 'calendar',
       subscription_at: subscriptionAt,
       started_at: subscriptionAt <= now ? subscriptionAt : null,
       ending_at: endingAt,
@@ -167,11 +152,19 @@ export function subscriptionRoutes(deps: ApiDeps): Router {
       canceled_at: null,
       created_at: now,
       updated_at: now,
-      current_billing_period_started_at: period && new Date(period.startAt),
-      current_billing_period_ending_at: period && new Date(period.endAt),
+      current_billing_period_started_at: null,
+      current_billing_period_ending_at: null,
       active_units: {},
       workflow_id: subscriptionWorkflowId(org._id, input.external_id),
     };
+    if (doc.status === 'active') {
+      // Shown at once (the workflow projects the same period as it runs), from the terms its
+      // workflow is started with; none while pending.
+      const { terms } = buildSubscriptionWorkflowInput(doc, customer, planWithMetrics);
+      const period = currentBillingPeriod(scheduleOf(terms), subscriptionAt.getTime(), now.getTime());
+      doc.current_billing_period_started_at = new Date(period.startAt);
+      doc.current_billing_period_ending_at = new Date(period.endAt);
+    }
     if ((await insertSubscription(db, doc)) === 'exists')
       return answerStored(await findSubscription(db, org._id, input.external_id));
     await startSubscriptionWorkflow(deps, doc);
