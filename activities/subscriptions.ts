@@ -1,5 +1,5 @@
 import type { Db } from 'mongodb';
-import { subscriptions, type SubscriptionStatus } from '../src/store/subscriptions';
+import { listSubscription, subscriptions, type SubscriptionStatus } from '../src/store/subscriptions';
 import { findPlanWithMetrics } from '../src/store/plans';
 import { billingSnapshotOf } from '../src/contracts/billing-snapshot';
 import type { PlanWithMetricsSnapshot } from '../src/contracts/subscription-input';
@@ -42,6 +42,7 @@ export function createSubscriptionActivities({ db }: { db: Db }) {
           },
         },
       );
+      await listSubscription(db, p.subscriptionId);
     },
 
     /**

@@ -22,6 +22,10 @@ import { walletConsumeUpdate, walletQuery } from '../src/temporal/messages';
 import {
   billingWalletOf,
   ongoingOf,
+  customerOngoingUsage,
+  customerWallets,
+  listOngoingUsage,
+  listWalletTransaction,
   ongoingUsage,
   transactionDoc,
   walletOngoing,
@@ -74,11 +78,11 @@ export function createWalletActivities(deps: WalletActivityDeps) {
     depleted: string[];
   }> {
     const now = Date.now();
-    const active = await wallets(db)
-      .find({ organization_id: input.organization_id, customer_id: input.customer_id, status: 'active' })
-      .toArray();
+    const active = (await customerWallets(db, input.organization_id, input.customer_id)).filter(
+      (w) => w.status === 'active',
+    );
     if (active.length === 0) return { depleted: [] };
-    const usage = await ongoingUsage(db).find({ customer_id: input.customer_id }).toArray();
+    const usage = await customerOngoingUsage(db, input.customer_id);
     const billing = active.map(billingWalletOf);
     const shares = new Map<string, number>();
     for (const currency of new Set(active.map((w) => w.currency))) {
@@ -129,7 +133,10 @@ export function createWalletActivities(deps: WalletActivityDeps) {
     organization_id: string;
     customer_id: string;
   }): Promise<string[]> {
-    const owed = (await walletOngoing(db).find({ customer_id: input.customer_id }).toArray()).filter(
+    const customerWalletIds = (await customerWallets(db, input.organization_id, input.customer_id)).map(
+      (w) => w._id,
+    );
+    const owed = [...(await ongoingOf(db, customerWalletIds)).values()].filter(
       (o) => o.depletions > o.depletions_notified,
     );
     const sent: string[] = [];
@@ -171,6 +178,7 @@ export function createWalletActivities(deps: WalletActivityDeps) {
           { $set: transactionDoc(wallet.organization_id, tx) },
           { upsert: true },
         );
+        await listWalletTransaction(db, { _id: tx.id, wallet_id: tx.wallet_id, created_at: tx.created_at });
       }
       await wallets(db).updateOne(
         { _id: wallet.id, version: { $lt: input.version } },
@@ -201,6 +209,7 @@ export function createWalletActivities(deps: WalletActivityDeps) {
       const { subscription_id, ...report } = input;
       const existing = await ongoingUsage(db).findOne({ _id: subscription_id });
       if (!existing) {
+        await listOngoingUsage(db, { _id: subscription_id, customer_id: input.customer_id });
         await ongoingUsage(db)
           .insertOne({ _id: subscription_id, ...report })
           .catch((err: { code?: number }) => {
@@ -306,14 +315,9 @@ export function createWalletActivities(deps: WalletActivityDeps) {
       customer_id: string;
       currency: string;
     }): Promise<{ wallet: Wallet; workflow_id: string }[]> {
-      const docs = await wallets(db)
-        .find({
-          organization_id: input.organization_id,
-          customer_id: input.customer_id,
-          currency: input.currency,
-          status: 'active',
-        })
-        .toArray();
+      const docs = (await customerWallets(db, input.organization_id, input.customer_id)).filter(
+        (w) => w.currency === input.currency && w.status === 'active',
+      );
       const out: { wallet: Wallet; workflow_id: string }[] = [];
       for (const doc of docs) {
         try {

@@ -7,7 +7,7 @@ import { WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import type { ApiDeps } from './app';
 import { ApiError, serviceUnavailable, validationErrors } from './errors';
 import { randomUUID } from 'node:crypto';
-import { wallets, type WalletDoc } from '../src/store/wallets';
+import { wallets, type WalletDoc, listWallet } from '../src/store/wallets';
 import type { CustomerDoc } from '../src/store/customers';
 import { Dec, newWallet, type WalletAppliesTo } from '../src/billing';
 import { walletWorkflowId } from '../src/temporal/ids';
@@ -146,6 +146,7 @@ export async function createWallet(
     },
     version: 0,
   };
+  await listWallet(deps.db, doc);
   await wallets(deps.db).insertOne(doc);
   try {
     await startWalletWorkflow(deps, doc, {

@@ -4,7 +4,7 @@ import type { ApiDeps } from '../app';
 import { organizationOf } from '../auth';
 import { notFound, validationErrors } from '../errors';
 import { registerRoute } from '../openapi';
-import { findPage, paginationQuery } from '../pagination';
+import { findPage, paginationMeta, paginationQuery } from '../pagination';
 import { parseQuery, parseRoot } from '../validation';
 import { serializeSubscription } from '../../src/contracts/lago/serializers/subscription';
 import { serializePlan } from '../../src/contracts/lago/serializers/plan';
@@ -23,6 +23,8 @@ import { upsertCustomer } from '../../src/store/customers';
 import {
   findSubscription,
   insertSubscription,
+  listSubscriptionPage,
+  type SubscriptionStatus,
   subscriptions,
   type SubscriptionDoc,
 } from '../../src/store/subscriptions';
@@ -185,17 +187,24 @@ export function subscriptionRoutes(deps: ApiDeps): Router {
     const org = organizationOf(req);
     const q = parseQuery(req, paginationQuery.extend(subscriptionListQuery.shape));
     const statusParam = q['status[]'] ?? q.status;
-    const statuses =
+    const statuses: SubscriptionStatus[] =
       statusParam === undefined ? ['active'] : Array.isArray(statusParam) ? statusParam : [statusParam];
     const filter: Record<string, unknown> = { organization_id: org._id, status: { $in: statuses } };
     if (q.external_customer_id) filter.external_customer_id = q.external_customer_id;
     if (q.plan_code) filter.plan_code = q.plan_code;
-    const { docs, meta } = await findPage(subscriptions(db), filter, q);
-    // List items carry the plan's amount but not the plan (Lago): one read for the page's plans.
-    const pagePlans = await plans(db)
-      .find({ _id: { $in: [...new Set(docs.map((d) => d.plan_id))] } })
-      .toArray();
-    const planOf = new Map(pagePlans.map((p) => [p._id, p]));
+    // By organization or customer and status alone: list entries and counts read by `_id`.
+    const { docs, meta } = q.plan_code
+      ? await findPage(subscriptions(db), filter, q)
+      : await listSubscriptionPage(
+          db,
+          org._id,
+          { externalCustomerId: q.external_customer_id || undefined, statuses },
+          { skip: (q.page - 1) * q.per_page, limit: q.per_page },
+        ).then(({ docs, totalCount }) => ({ docs, meta: paginationMeta(q, totalCount) }));
+    // List items carry the plan's amount but not the plan (Lago): the page's plans, by `_id`.
+    const planIds = [...new Set(docs.map((d) => d.plan_id))];
+    const pagePlans = await Promise.all(planIds.map((_id) => plans(db).findOne({ _id })));
+    const planOf = new Map(pagePlans.flatMap((p) => (p ? [[p._id, p] as const] : [])));
     res.json({
       subscriptions: docs.map((d) => serializeSubscription(d, planOf.get(d.plan_id) ?? null)),
       meta,

@@ -9,7 +9,7 @@ import type { ApiDeps } from '../app';
 import { organizationOf } from '../auth';
 import { notFound, validationErrors } from '../errors';
 import { registerRoute } from '../openapi';
-import { findPage, paginationQuery } from '../pagination';
+import { findPage, paginationMeta, paginationQuery } from '../pagination';
 import { parseQuery, parseRoot } from '../validation';
 import { createWallet, updateWallet } from '../wallet-control';
 import { Dec, topUpAmount } from '../../src/billing';
@@ -24,7 +24,15 @@ import {
 } from '../../src/contracts/lago/wallet';
 import type { TopUpItem, WalletChanges } from '../../src/contracts/wallet-workflow';
 import { customers, findCustomer } from '../../src/store/customers';
-import { ongoingOf, wallets, walletTransactions, type WalletDoc } from '../../src/store/wallets';
+import {
+  customerWallets,
+  listWalletPage,
+  listWalletTransactionPage,
+  ongoingOf,
+  wallets,
+  walletTransactions,
+  type WalletDoc,
+} from '../../src/store/wallets';
 import { walletChangeUpdate, walletTerminateUpdate, walletTopUpUpdate } from '../../src/temporal/messages';
 import type { ErrorDetails } from '../errors';
 
@@ -171,11 +179,9 @@ export function walletRoutes(deps: ApiDeps): Router {
           details,
         );
     if (hasDetails(details)) throw validationErrors(details);
-    const active = await wallets(db).countDocuments({
-      organization_id: org._id,
-      customer_id: customer._id,
-      status: 'active',
-    });
+    const active = (await customerWallets(db, org._id, customer._id)).filter(
+      (w) => w.status === 'active',
+    ).length;
     if (active >= ACTIVE_WALLET_LIMIT) throw validationErrors({ customer: ['wallet_limit_reached'] });
     if (!customer.currency) {
       await customers(db).updateOne(
@@ -218,10 +224,19 @@ export function walletRoutes(deps: ApiDeps): Router {
   router.get('/', async (req, res) => {
     const org = organizationOf(req);
     const q = parseQuery(req, paginationQuery.extend(walletListQuery.shape));
-    const filter: Record<string, unknown> = { organization_id: org._id };
-    if (q.external_customer_id) filter.external_customer_id = q.external_customer_id;
-    const { docs, meta } = await findPage(wallets(db), filter, q);
-    res.json({ wallets: await render(docs), meta });
+    // List entries and a count read by `_id` (the customer's own list when filtered by customer).
+    const customer =
+      q.external_customer_id === undefined
+        ? undefined
+        : await findCustomer(db, org._id, q.external_customer_id);
+    const listed =
+      customer === null
+        ? { docs: [], totalCount: 0 }
+        : await listWalletPage(db, org._id, customer?._id, {
+            skip: (q.page - 1) * q.per_page,
+            limit: q.per_page,
+          });
+    res.json({ wallets: await render(listed.docs), meta: paginationMeta(q, listed.totalCount) });
   });
 
   router.get('/:id', async (req, res) => {
@@ -273,7 +288,14 @@ export function walletRoutes(deps: ApiDeps): Router {
     if (q.status) filter.status = q.status;
     if (q.transaction_status) filter.transaction_status = q.transaction_status;
     if (q.transaction_type) filter.transaction_type = q.transaction_type;
-    const { docs, meta } = await findPage(walletTransactions(db), filter, q);
+    // The wallet's whole ledger: list entries and a count read by `_id`; filtered: the indexed query.
+    const { docs, meta } =
+      Object.keys(filter).length > 1
+        ? await findPage(walletTransactions(db), filter, q)
+        : await listWalletTransactionPage(db, doc._id, {
+            skip: (q.page - 1) * q.per_page,
+            limit: q.per_page,
+          }).then(({ docs, totalCount }) => ({ docs, meta: paginationMeta(q, totalCount) }));
     res.json({ wallet_transactions: docs.map((tx) => serializeWalletTransaction(tx, doc)), meta });
   });
 
@@ -315,10 +337,8 @@ export function walletTransactionRoutes(deps: ApiDeps): Router {
         ],
       }),
     );
-    const stored = await walletTransactions(db)
-      .find({ _id: { $in: created.map((tx) => tx.id) } })
-      .toArray();
-    const byId = new Map(stored.map((tx) => [tx._id, tx]));
+    const stored = await Promise.all(created.map((tx) => walletTransactions(db).findOne({ _id: tx.id })));
+    const byId = new Map(stored.flatMap((tx) => (tx ? [[tx._id, tx] as const] : [])));
     const wallet = (await wallets(db).findOne({ _id: doc._id })) ?? doc;
     res.json({
       wallet_transactions: created.flatMap((tx) => {

@@ -15,7 +15,7 @@ import type {
 import { LIVE } from './billable-metrics';
 import { isDuplicateKey } from './database';
 import { claimKey, pointKey, readKey, readKeyDoc, releaseKey } from './keys';
-import { addListEntries, readListPage, removeListEntries, type ListEntry } from './list-entries';
+import { addListEntries, readItems, readListPage, removeListEntries, type ListEntry } from './list-entries';
 import { organizations } from './organizations';
 import { nextSequence, sequenceTop } from './sequences';
 
@@ -468,9 +468,9 @@ async function listAllCustomers(
     sequenceTop(db, createdSequence(organizationId)),
     sequenceTop(db, deletedSequence(organizationId)),
   ]);
-  const docs = await Promise.all(ids.map((_id) => customers(db).findOne({ _id })));
+  const docs = await readItems(customers(db), ids);
   return {
-    items: docs.filter((d): d is CustomerDoc => d?.deletion_key === LIVE),
+    items: docs.filter((d) => d.deletion_key === LIVE),
     totalCount: Math.max(0, created - deleted),
   };
 }

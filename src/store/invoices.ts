@@ -1,7 +1,7 @@
 import type { Db } from 'mongodb';
 import type { LagoFee } from '../billing/lago-shapes';
 import { upsertRetryingDuplicate } from './database';
-import { addListEntries, readListPage, type ListEntry } from './list-entries';
+import { addListEntries, readItems, readListPage, type ListEntry } from './list-entries';
 import { nextSequence, sequenceTop } from './sequences';
 
 export type InvoiceStatus = 'draft' | 'finalized' | 'voided' | 'failed' | 'pending';
@@ -110,8 +110,7 @@ export async function listInvoicePage(
     readListPage(db, 'invoices', scope, page),
     sequenceTop(db, invoiceCountSequence(organizationId, externalCustomerId)),
   ]);
-  const docs = await Promise.all(ids.map((_id) => invoices(db).findOne({ _id })));
-  return { docs: docs.filter((d): d is InvoiceDoc => d !== null), totalCount };
+  return { docs: await readItems(invoices(db), ids), totalCount };
 }
 
 /** For the migration: lists an invoice stored before list entries existed. */

@@ -1,5 +1,6 @@
-import type { Db } from 'mongodb';
+import type { Collection, Db, Filter } from 'mongodb';
 import { ID_RANGE_COMMENT, isDuplicateKey, retryWhileBusy } from './database';
+import { nextSequence, sequenceTop } from './sequences';
 import { stableUuid } from './stable-uuid';
 
 /**
@@ -14,7 +15,8 @@ export interface ListEntryDoc {
   item_id: string;
 }
 
-export type ListName = 'customers' | 'invoices';
+export type ListName =
+  'customers' | 'invoices' | 'subscriptions' | 'wallets' | 'wallet-transactions' | 'ongoing-usage';
 
 const LATEST_MS = 9_999_999_999_999;
 
@@ -61,6 +63,30 @@ export async function readListPage(
   scope: string[],
   page: { skip: number; limit: number },
 ): Promise<string[]> {
+  return (await readListRows(db, list, scope, page)).map((r) => r.itemId);
+}
+
+/** The documents a page of item ids names, read by `_id` in the page's order (missing ones left out). */
+export async function readItems<T extends { _id: string }>(
+  collection: Collection<T>,
+  ids: string[],
+): Promise<T[]> {
+  const docs = await Promise.all(ids.map((_id) => collection.findOne({ _id } as Filter<T>)));
+  return docs.filter((d): d is NonNullable<typeof d> => d !== null) as T[];
+}
+
+interface ListRow {
+  /** The entry's place in its list: `{inverted created_at}:{item id}` (newest first). */
+  order: string;
+  itemId: string;
+}
+
+async function readListRows(
+  db: Db,
+  list: ListName,
+  scope: string[],
+  page: { skip: number; limit: number },
+): Promise<ListRow[]> {
   const prefix = listPrefix(list, scope);
   const docs = await listEntries(db)
     .find({ _id: { $gt: prefix, $lt: `${prefix.slice(0, -1)};` } })
@@ -69,5 +95,73 @@ export async function readListPage(
     .limit(page.limit)
     .comment(ID_RANGE_COMMENT)
     .toArray();
-  return docs.map((d) => d.item_id);
+  return docs.map((d) => ({ order: d._id.slice(prefix.length), itemId: d.item_id }));
+}
+
+/**
+ * One page of the union of several lists of the same kind (scopes differing in one part, such as a
+ * status), newest first: each list's first `skip + limit` rows, merged. The cost follows the page's
+ * position, never the lists' lengths. An item in two of the lists (moving between them) is given
+ * once.
+ */
+export async function readMergedListPage(
+  db: Db,
+  list: ListName,
+  scopes: string[][],
+  page: { skip: number; limit: number },
+): Promise<string[]> {
+  if (scopes.length === 1) return readListPage(db, list, scopes[0]!, page);
+  const rows = (
+    await Promise.all(
+      scopes.map((scope) => readListRows(db, list, scope, { skip: 0, limit: page.skip + page.limit })),
+    )
+  ).flat();
+  rows.sort((a, b) => (a.order < b.order ? -1 : a.order > b.order ? 1 : 0));
+  const seen = new Set<string>();
+  const unique = rows.filter((r) => !seen.has(r.itemId) && seen.add(r.itemId));
+  return unique.slice(page.skip, page.skip + page.limit).map((r) => r.itemId);
+}
+
+/*
+ * Counted lists: a list whose items come and go (a subscription changing status, a wallet
+ * transaction) keeps its length as two sequences, entries added and entries removed, each taken only
+ * by the call whose insert or delete of the entry took effect, so retries and concurrent callers
+ * count a move once. The length is their difference: two point reads (docs/scaling.md, "Lists").
+ * Exact except after a crash between an entry's write and its sequence value.
+ */
+const countSequence = (way: 'in' | 'out', list: ListName, scope: string[]) =>
+  `list-${way}:${listPrefix(list, scope).slice(0, -1)}`;
+
+/** Adds an entry and counts it when this call added it; true when it did. */
+export async function addCountedListEntry(db: Db, e: ListEntry): Promise<boolean> {
+  try {
+    await retryWhileBusy(() => listEntries(db).insertOne({ _id: entryId(e), item_id: e.itemId }));
+  } catch (err) {
+    if (isDuplicateKey(err)) return false;
+    throw err;
+  }
+  await nextSequence(db, countSequence('in', e.list, e.scope));
+  return true;
+}
+
+/** Removes an entry and counts it when this call removed it; true when it did. */
+export async function removeCountedListEntry(db: Db, e: ListEntry): Promise<boolean> {
+  const { deletedCount } = await retryWhileBusy(() => listEntries(db).deleteOne({ _id: entryId(e) }));
+  if (deletedCount !== 1) return false;
+  await nextSequence(db, countSequence('out', e.list, e.scope));
+  return true;
+}
+
+/** The number of entries of a counted list. */
+export async function countedListLength(db: Db, list: ListName, scope: string[]): Promise<number> {
+  const [added, removed] = await Promise.all([
+    sequenceTop(db, countSequence('in', list, scope)),
+    sequenceTop(db, countSequence('out', list, scope)),
+  ]);
+  return Math.max(0, added - removed);
+}
+
+/** Whether this entry is in its list (a point read). */
+export async function hasListEntry(db: Db, e: ListEntry): Promise<boolean> {
+  return (await listEntries(db).findOne({ _id: entryId(e) })) !== null;
 }

@@ -8,7 +8,15 @@ import { invoiceCountSequence, invoices, listStoredInvoice } from './invoices';
 import { keys, keyId, type KeyKind } from './keys';
 import { addListEntries } from './list-entries';
 import { raiseSequenceTop, sequenceTop, slots } from './sequences';
-import { subscriptions } from './subscriptions';
+import { listSubscription, subscriptions } from './subscriptions';
+import {
+  listOngoingUsage,
+  listWallet,
+  listWalletTransaction,
+  ongoingUsage,
+  wallets,
+  walletTransactions,
+} from './wallets';
 
 interface MigrationDoc {
   _id: string; // the step's name
@@ -103,6 +111,25 @@ const STEPS: { name: string; run: (db: Db) => Promise<void> }[] = [
           counts.set(name, (counts.get(name) ?? 0) + 1);
       }
       for (const [name, count] of counts) await raiseSequenceTop(db, name, count);
+    },
+  },
+  {
+    name: 'list-subscriptions-1',
+    run: async (db) => {
+      for await (const s of subscriptions(db).find({}, { projection: { _id: 1 } }))
+        await listSubscription(db, s._id);
+    },
+  },
+  {
+    name: 'list-wallets-1',
+    run: async (db) => {
+      const wallet = { _id: 1, organization_id: 1, customer_id: 1, created_at: 1 };
+      for await (const w of wallets(db).find({}, { projection: wallet })) await listWallet(db, w);
+      const tx = { _id: 1, wallet_id: 1, created_at: 1 };
+      for await (const t of walletTransactions(db).find({}, { projection: tx }))
+        await listWalletTransaction(db, t);
+      const usage = { _id: 1, customer_id: 1 };
+      for await (const u of ongoingUsage(db).find({}, { projection: usage })) await listOngoingUsage(db, u);
     },
   },
 ];

@@ -1,8 +1,18 @@
 import type { Db } from 'mongodb';
+import { subscriptionStatusValues } from '../contracts/lago/subscription';
 import { isDuplicateKey } from './database';
 import { claimKey, pointKey, readKey } from './keys';
+import {
+  addCountedListEntry,
+  countedListLength,
+  hasListEntry,
+  readItems,
+  readMergedListPage,
+  removeCountedListEntry,
+  type ListEntry,
+} from './list-entries';
 
-export type SubscriptionStatus = 'pending' | 'active' | 'terminated' | 'canceled';
+export type SubscriptionStatus = (typeof subscriptionStatusValues)[number];
 
 /**
  * A subscription's document: written by the API at creation, then kept current by the workflow's
@@ -72,6 +82,7 @@ export async function insertSubscription(db: Db, doc: SubscriptionDoc): Promise<
   doc._id = targetId;
   try {
     await subscriptions(db).insertOne(doc);
+    await listSubscription(db, doc._id);
     return 'inserted';
   } catch (err) {
     if (!isDuplicateKey(err)) throw err;
@@ -84,6 +95,82 @@ export async function insertSubscription(db: Db, doc: SubscriptionDoc): Promise<
       });
       if (stored) await pointKey(db, 'subscription', doc.organization_id, doc.external_id, stored._id);
     }
+    const existing = await findSubscription(db, doc.organization_id, doc.external_id);
+    if (existing) await listSubscription(db, existing._id); // a create that crashed before listing it
     return 'exists';
   }
+}
+
+/*
+ * Lists (docs/scaling.md, "Lists"): a subscription has one entry in its organization's list of its
+ * status, and one in its customer's. A status change moves both (counted lists, so each list's
+ * length is two point reads).
+ */
+function subscriptionListScope(
+  organizationId: string,
+  externalCustomerId: string | undefined,
+  status: SubscriptionStatus,
+): string[] {
+  return externalCustomerId === undefined
+    ? [organizationId, status]
+    : [organizationId, `customer:${externalCustomerId}`, status];
+}
+
+/** The customer's entry, then the organization's (written in that order, removed in reverse). */
+function subscriptionListEntries(doc: SubscriptionDoc, status: SubscriptionStatus): ListEntry[] {
+  return [doc.external_customer_id, undefined].map((customer) => ({
+    list: 'subscriptions',
+    scope: subscriptionListScope(doc.organization_id, customer, status),
+    createdAt: doc.created_at,
+    itemId: doc._id,
+  }));
+}
+
+/**
+ * Puts the subscription in the lists of its status and takes it out of the others. The
+ * organization's entry for its status is written last, so its presence means the move is complete
+ * and an unchanged status costs one point read. Callers that read an older status converge: each
+ * re-reads the status after moving and moves again when it changed, and an entry is counted only
+ * by the write that took effect.
+ */
+export async function listSubscription(db: Db, id: string): Promise<void> {
+  let doc = await subscriptions(db).findOne({ _id: id });
+  for (let round = 0; doc && round < subscriptionStatusValues.length; round++) {
+    const current = subscriptionListEntries(doc, doc.status);
+    if (await hasListEntry(db, current[1]!)) return;
+    for (const status of subscriptionStatusValues) {
+      if (status === doc.status) continue;
+      for (const e of subscriptionListEntries(doc, status).reverse()) await removeCountedListEntry(db, e);
+    }
+    for (const e of current) await addCountedListEntry(db, e);
+    const again = await subscriptions(db).findOne({ _id: id });
+    if (!again || again.status === doc.status) return;
+    doc = again;
+  }
+}
+
+/**
+ * One page of an organization's (or one customer's) subscriptions in some statuses, newest first,
+ * and their count: list entries (`_id` ranges) and sequence tops, whatever the number stored.
+ */
+export async function listSubscriptionPage(
+  db: Db,
+  organizationId: string,
+  filter: { externalCustomerId?: string; statuses: readonly SubscriptionStatus[] },
+  page: { skip: number; limit: number },
+): Promise<{ docs: SubscriptionDoc[]; totalCount: number }> {
+  const statuses = [...new Set(filter.statuses)];
+  const scopes = statuses.map((status) =>
+    subscriptionListScope(organizationId, filter.externalCustomerId, status),
+  );
+  const [ids, counts] = await Promise.all([
+    readMergedListPage(db, 'subscriptions', scopes, page),
+    Promise.all(scopes.map((scope) => countedListLength(db, 'subscriptions', scope))),
+  ]);
+  const docs = await readItems(subscriptions(db), ids);
+  return {
+    // A subscription moving between statuses may be read once in its new status already.
+    docs: docs.filter((d) => statuses.includes(d.status)),
+    totalCount: counts.reduce((a, b) => a + b, 0),
+  };
 }

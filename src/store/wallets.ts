@@ -7,6 +7,14 @@ import type { Db } from 'mongodb';
 import type { Wallet, WalletAppliesTo } from '../billing/wallet';
 import type { CreditableFee } from '../billing/credit-allocation';
 import type { WalletRecord, WalletTransactionRecord } from '../contracts/wallet-workflow';
+import {
+  addCountedListEntry,
+  addListEntries,
+  countedListLength,
+  readItems,
+  readListPage,
+  type ListEntry,
+} from './list-entries';
 
 export interface WalletDoc {
   _id: string; // lago_id
@@ -83,14 +91,111 @@ export function walletOngoing(db: Db) {
   return db.collection<WalletOngoingDoc>('wallet_ongoing');
 }
 
-/** The ongoing shares of some wallets, by wallet id. */
+/** The ongoing shares of some wallets, by wallet id (point reads). */
 export async function ongoingOf(db: Db, ids: string[]): Promise<Map<string, WalletOngoingDoc>> {
-  const docs = ids.length
-    ? await walletOngoing(db)
-        .find({ _id: { $in: ids } })
-        .toArray()
-    : [];
-  return new Map(docs.map((d) => [d._id, d]));
+  const docs = await Promise.all(ids.map((_id) => walletOngoing(db).findOne({ _id })));
+  return new Map(docs.flatMap((d) => (d ? [[d._id, d] as const] : [])));
+}
+
+/*
+ * Per-customer and per-wallet reads go through list entries (docs/scaling.md, "Lists"): one `_id`
+ * range each, whatever the number of wallets, transactions and subscriptions of other customers.
+ */
+
+/** At most this many wallets (any status) or usage reports are read for one customer. */
+const PER_CUSTOMER_MAX = 1_000;
+
+/** The organization's list, then the customer's (by lago id). */
+function walletListEntries(doc: Pick<WalletDoc, '_id' | 'organization_id' | 'customer_id' | 'created_at'>) {
+  return [[doc.organization_id], [doc.organization_id, 'customer', doc.customer_id]].map(
+    (scope): ListEntry => ({ list: 'wallets', scope, createdAt: doc.created_at, itemId: doc._id }),
+  );
+}
+
+/** Lists a wallet (before it is stored: an entry whose wallet is missing is skipped by readers). */
+export async function listWallet(
+  db: Db,
+  doc: Pick<WalletDoc, '_id' | 'organization_id' | 'customer_id' | 'created_at'>,
+): Promise<void> {
+  for (const e of walletListEntries(doc)) await addCountedListEntry(db, e);
+}
+
+/** A customer's wallets, newest first, any status. */
+export async function customerWallets(
+  db: Db,
+  organizationId: string,
+  customerId: string,
+): Promise<WalletDoc[]> {
+  const { docs } = await listWalletPage(db, organizationId, customerId, { skip: 0, limit: PER_CUSTOMER_MAX });
+  return docs;
+}
+
+/** One page of an organization's (or one customer's) wallets, newest first, and their count. */
+export async function listWalletPage(
+  db: Db,
+  organizationId: string,
+  customerId: string | undefined,
+  page: { skip: number; limit: number },
+): Promise<{ docs: WalletDoc[]; totalCount: number }> {
+  const scope = customerId === undefined ? [organizationId] : [organizationId, 'customer', customerId];
+  const [ids, totalCount] = await Promise.all([
+    readListPage(db, 'wallets', scope, page),
+    countedListLength(db, 'wallets', scope),
+  ]);
+  const docs = await readItems(wallets(db), ids);
+  return { docs: docs.filter((d) => d.organization_id === organizationId), totalCount };
+}
+
+function walletTransactionListEntry(
+  tx: Pick<WalletTransactionDoc, '_id' | 'wallet_id' | 'created_at'>,
+): ListEntry {
+  return {
+    list: 'wallet-transactions',
+    scope: [tx.wallet_id],
+    createdAt: new Date(tx.created_at),
+    itemId: tx._id,
+  };
+}
+
+/** Lists a stored wallet transaction (idempotent; counted once). */
+export async function listWalletTransaction(
+  db: Db,
+  tx: Pick<WalletTransactionDoc, '_id' | 'wallet_id' | 'created_at'>,
+): Promise<void> {
+  await addCountedListEntry(db, walletTransactionListEntry(tx));
+}
+
+/** One page of a wallet's transactions, newest first, and their count. */
+export async function listWalletTransactionPage(
+  db: Db,
+  walletId: string,
+  page: { skip: number; limit: number },
+): Promise<{ docs: WalletTransactionDoc[]; totalCount: number }> {
+  const [ids, totalCount] = await Promise.all([
+    readListPage(db, 'wallet-transactions', [walletId], page),
+    countedListLength(db, 'wallet-transactions', [walletId]),
+  ]);
+  const docs = await readItems(walletTransactions(db), ids);
+  return { docs: docs.filter((d) => d.wallet_id === walletId), totalCount };
+}
+
+/**
+ * Lists a subscription's usage report under its customer, before the report is first stored (an
+ * entry whose report is missing is skipped). The entry does not depend on time: idempotent.
+ */
+export async function listOngoingUsage(
+  db: Db,
+  report: Pick<OngoingUsageDoc, '_id' | 'customer_id'>,
+): Promise<void> {
+  await addListEntries(db, [
+    { list: 'ongoing-usage', scope: [report.customer_id], createdAt: new Date(0), itemId: report._id },
+  ]);
+}
+
+/** The usage reports of a customer's subscriptions. */
+export async function customerOngoingUsage(db: Db, customerId: string): Promise<OngoingUsageDoc[]> {
+  const ids = await readListPage(db, 'ongoing-usage', [customerId], { skip: 0, limit: PER_CUSTOMER_MAX });
+  return (await readItems(ongoingUsage(db), ids)).filter((d) => d.customer_id === customerId);
 }
 
 export function ongoingUsage(db: Db) {

@@ -148,6 +148,8 @@ describe('key documents: lookups by external id are reads by _id', () => {
       'awaiting-markers-1',
       'list-customers-1',
       'list-invoices-1',
+      'list-subscriptions-1',
+      'list-wallets-1',
     ]);
     expect(await runMigrations(db)).toEqual([]);
     expect((await findCustomer(db, organizationId, 'legacy_co'))?.sequential_id).toBe(99);

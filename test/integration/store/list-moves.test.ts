@@ -1,0 +1,234 @@
+/**
+ * Lists whose items move or grow (docs/scaling.md, "Lists"), on a real FerretDB (or MONGODB_URI):
+ * subscriptions listed by status and moved when their status changes, wallets and usage reports
+ * read per customer, wallet ledgers page by page; each compared with the indexed query it replaces.
+ */
+import { randomUUID } from 'node:crypto';
+import { startMongo, type TestMongo } from '../../support/services';
+import { ensureIndexes } from '../../../src/store/indexes';
+import { createOrganization } from '../../../src/store/organizations';
+import {
+  insertSubscription,
+  listSubscription,
+  listSubscriptionPage,
+  subscriptions,
+  type SubscriptionDoc,
+  type SubscriptionStatus,
+} from '../../../src/store/subscriptions';
+import {
+  customerOngoingUsage,
+  customerWallets,
+  listOngoingUsage,
+  listWallet,
+  listWalletPage,
+  listWalletTransaction,
+  listWalletTransactionPage,
+  ongoingUsage,
+  wallets,
+  walletTransactions,
+  type WalletDoc,
+  type WalletTransactionDoc,
+} from '../../../src/store/wallets';
+import { runMigrations } from '../../../src/store/migrations';
+import { listEntries } from '../../../src/store/list-entries';
+
+describe('lists that move: pages and counts by _id whatever the data size', () => {
+  let mongo: TestMongo;
+  beforeAll(async () => {
+    mongo = await startMongo();
+    await ensureIndexes(mongo.database.db);
+  }, 60_000);
+  afterAll(async () => {
+    await mongo?.stop();
+  });
+
+  const subscription = (org: string, i: number, customer: string): SubscriptionDoc => {
+    const at = new Date(Date.UTC(2026, 2, 1) + i * 60_000);
+    return {
+      _id: randomUUID(),
+      organization_id: org,
+      external_id: `sub_${i}`,
+      external_customer_id: customer,
+      customer_id: `c_${customer}`,
+      plan_id: 'p',
+      plan_code: 'team',
+      name: null,
+      status: i % 4 === 0 ? 'pending' : 'active',
+      billing_time: 'calendar',
+      subscription_at: at,
+      started_at: at,
+      ending_at: null,
+      terminated_at: null,
+      canceled_at: null,
+      created_at: at,
+      updated_at: at,
+      current_billing_period_started_at: null,
+      current_billing_period_ending_at: null,
+      active_units: {},
+      workflow_id: `sub:${org}:sub_${i}`,
+    };
+  };
+
+  /** What the projection does: the status, then the lists. */
+  const move = async (id: string, status: SubscriptionStatus) => {
+    const db = mongo.database.db;
+    await subscriptions(db).updateOne({ _id: id }, { $set: { status } });
+    await listSubscription(db, id);
+  };
+
+  /** The indexed query the lists replace (newest first), as the reference. */
+  const reference = async (org: string, statuses: SubscriptionStatus[], customer?: string) => {
+    const filter = {
+      organization_id: org,
+      status: { $in: statuses },
+      ...(customer === undefined ? {} : { external_customer_id: customer }),
+    };
+    return (await subscriptions(mongo.database.db).find(filter).sort({ created_at: -1 }).toArray()).map(
+      (d) => d.external_id,
+    );
+  };
+
+  it('lists subscriptions by status and customer, moves them when their status changes, counts each once', async () => {
+    const db = mongo.database.db;
+    const org = (await createOrganization(db, 'Mover')).organization._id;
+    const docs = Array.from({ length: 17 }, (_, i) => subscription(org, i, i % 3 === 0 ? 'acme' : 'globex'));
+    for (const d of docs) expect(await insertSubscription(db, d)).toBe('inserted');
+    await move(docs[0]!._id, 'active'); // pending -> active
+    await move(docs[5]!._id, 'terminated');
+    await move(docs[6]!._id, 'terminated');
+    await move(docs[8]!._id, 'canceled'); // pending -> canceled
+    // Two callers that read different statuses at once (a stale projection and a newer one).
+    await subscriptions(db).updateOne({ _id: docs[9]!._id }, { $set: { status: 'terminated' } });
+    await Promise.all([listSubscription(db, docs[9]!._id), listSubscription(db, docs[9]!._id)]);
+    await move(docs[9]!._id, 'terminated'); // again: nothing moves
+
+    const cases: { statuses: SubscriptionStatus[]; customer?: string }[] = [
+      { statuses: ['active'] },
+      { statuses: ['terminated'] },
+      { statuses: ['active', 'pending'] },
+      { statuses: ['active', 'pending', 'terminated', 'canceled'] },
+      { statuses: ['active'], customer: 'acme' },
+      { statuses: ['terminated', 'canceled'], customer: 'globex' },
+      { statuses: ['active'], customer: 'nobody' },
+    ];
+    for (const { statuses, customer } of cases) {
+      const expected = await reference(org, statuses, customer);
+      for (const page of [
+        { skip: 0, limit: 4 },
+        { skip: 4, limit: 4 },
+        { skip: 8, limit: 100 },
+      ]) {
+        const got = await listSubscriptionPage(db, org, { externalCustomerId: customer, statuses }, page);
+        expect(got.docs.map((d) => d.external_id)).toEqual(expected.slice(page.skip, page.skip + page.limit));
+        expect(got.totalCount).toBe(expected.length);
+      }
+    }
+    // Each subscription has exactly two entries (its organization's and its customer's list).
+    const entries = await listEntries(db)
+      .find({ item_id: { $in: docs.map((d) => d._id) } })
+      .toArray();
+    expect(entries).toHaveLength(docs.length * 2);
+  }, 60_000);
+
+  it("reads a customer's wallets and usage reports, and a wallet's ledger page by page, counted once however often listed", async () => {
+    const db = mongo.database.db;
+    const org = (await createOrganization(db, 'Ledger')).organization._id;
+    const wallet = (customer: string, i: number) =>
+      ({
+        _id: randomUUID(),
+        organization_id: org,
+        customer_id: customer,
+        status: i === 1 ? 'terminated' : 'active',
+        created_at: new Date(Date.UTC(2026, 0, 1 + i)),
+      }) as WalletDoc;
+    const acme = [0, 1, 2].map((i) => wallet('acme', i));
+    const globex = [3].map((i) => wallet('globex', i));
+    for (const w of [...acme, ...globex]) {
+      await listWallet(db, w);
+      await listWallet(db, w); // a retried create
+      await wallets(db).insertOne(w);
+    }
+    expect((await customerWallets(db, org, 'acme')).map((w) => w._id)).toEqual(
+      [...acme].reverse().map((w) => w._id),
+    );
+    expect(await listWalletPage(db, org, undefined, { skip: 1, limit: 2 })).toEqual({
+      docs: [acme[2], acme[1]].map((w) => expect.objectContaining({ _id: w!._id })),
+      totalCount: 4,
+    });
+
+    const txs = Array.from(
+      { length: 9 },
+      (_, i) =>
+        ({
+          _id: randomUUID(),
+          wallet_id: acme[0]!._id,
+          organization_id: org,
+          created_at: Date.UTC(2026, 1, 1) + i * 1000,
+        }) as WalletTransactionDoc,
+    );
+    for (const tx of txs) {
+      await walletTransactions(db).insertOne(tx);
+      await Promise.all([listWalletTransaction(db, tx), listWalletTransaction(db, tx)]);
+    }
+    const newestFirst = [...txs].reverse().map((t) => t._id);
+    for (const page of [
+      { skip: 0, limit: 4 },
+      { skip: 4, limit: 4 },
+      { skip: 8, limit: 4 },
+    ]) {
+      const got = await listWalletTransactionPage(db, acme[0]!._id, page);
+      expect(got.docs.map((t) => t._id)).toEqual(newestFirst.slice(page.skip, page.skip + page.limit));
+      expect(got.totalCount).toBe(9);
+    }
+
+    for (const [sub, customer] of [
+      ['s1', 'acme'],
+      ['s2', 'acme'],
+      ['s3', 'globex'],
+    ] as const) {
+      await listOngoingUsage(db, { _id: sub, customer_id: customer });
+      await ongoingUsage(db).insertOne({
+        _id: sub,
+        organization_id: org,
+        customer_id: customer,
+        currency: 'USD',
+        fees: [],
+        as_of: 0,
+      });
+    }
+    await listOngoingUsage(db, { _id: 's1', customer_id: 'acme' }); // a retried report: one entry
+    expect((await customerOngoingUsage(db, 'acme')).map((u) => u._id).sort()).toEqual(['s1', 's2']);
+  }, 60_000);
+
+  it('lists subscriptions, wallets, ledgers and usage reports stored before the lists, once the migration ran', async () => {
+    const db = mongo.database.db;
+    const org = (await createOrganization(db, 'Legacy lists')).organization._id;
+    const legacy = subscription(org, 101, 'old_co'); // active
+    await subscriptions(db).insertOne(legacy);
+    const w = { _id: randomUUID(), organization_id: org, customer_id: 'old_co', created_at: new Date() };
+    await wallets(db).insertOne(w as WalletDoc);
+    await walletTransactions(db).insertOne({
+      _id: randomUUID(),
+      wallet_id: w._id,
+      organization_id: org,
+      created_at: Date.now(),
+    } as WalletTransactionDoc);
+    await ongoingUsage(db).insertOne({
+      _id: 'old_sub',
+      organization_id: org,
+      customer_id: 'old_co',
+      currency: 'USD',
+      fees: [],
+      as_of: 0,
+    });
+    await db
+      .collection('migrations')
+      .deleteMany({ _id: { $in: ['list-subscriptions-1', 'list-wallets-1'] } as never });
+    expect(await runMigrations(db)).toEqual(['list-subscriptions-1', 'list-wallets-1']);
+    const listed = await listSubscriptionPage(db, org, { statuses: ['active'] }, { skip: 0, limit: 10 });
+    expect(listed).toMatchObject({ totalCount: 1, docs: [{ _id: legacy._id }] });
+    expect((await customerWallets(db, org, 'old_co')).map((x) => x._id)).toEqual([w._id]);
+    expect((await listWalletTransactionPage(db, w._id, { skip: 0, limit: 10 })).totalCount).toBe(1);
+    expect((await customerOngoingUsage(db, 'old_co')).map((u) => u._id)).toEqual(['old_sub']);
+  }, 60_000);
+});
