@@ -1,5 +1,12 @@
 import type { Db } from 'mongodb';
-import { eventId, events, markDelivered, toSeatEventMessage, type EventDoc } from '../src/store/events';
+import {
+  eventId,
+  events,
+  listStoredEvents,
+  markDelivered,
+  toSeatEventMessage,
+  type EventDoc,
+} from '../src/store/events';
 import { isDuplicateKey } from '../src/store/database';
 import { awaitingId, readAwaitingEvents } from '../src/store/awaiting-events';
 import type { SeatEventMessage } from '../src/contracts/subscription-workflow';
@@ -109,21 +116,25 @@ export function createEventActivities({ db }: { db: Db }) {
         problems: [],
         problems_reported: true,
       }));
+      let refused: number[] = [];
       try {
-        const r = await events(db).insertMany(docs, { ordered: false });
-        return { inserted: r.insertedCount };
+        await events(db).insertMany(docs, { ordered: false });
       } catch (err) {
-        const e = err as {
-          writeErrors?: unknown[];
-          insertedCount?: number;
-          result?: { insertedCount?: number };
-        };
-        const writeErrors = e.writeErrors ?? [];
+        const writeErrors = (err as { writeErrors?: { index: number }[] }).writeErrors ?? [];
         const onlyDuplicates =
           writeErrors.length > 0 ? writeErrors.every(isDuplicateKey) : isDuplicateKey(err);
         if (!onlyDuplicates) throw err;
-        return { inserted: e.insertedCount ?? e.result?.insertedCount ?? docs.length - writeErrors.length };
+        refused = writeErrors.length > 0 ? writeErrors.map((w) => w.index) : docs.map((_, i) => i);
       }
+      // Listed as stored (a retry's duplicates keep their first created_at): idempotent.
+      const stored = await Promise.all(
+        docs.map((d, i) => (refused.includes(i) ? events(db).findOne({ _id: d._id }) : d)),
+      );
+      await listStoredEvents(
+        db,
+        stored.filter((d): d is EventDoc => d !== null),
+      );
+      return { inserted: docs.length - refused.length };
     },
   };
 }

@@ -4,7 +4,7 @@ import type { ApiDeps } from '../app';
 import { organizationOf } from '../auth';
 import { notFound, serviceUnavailable, validationErrors, missingParam, type ErrorDetails } from '../errors';
 import { registerRoute } from '../openapi';
-import { findPage, paginationQuery } from '../pagination';
+import { findPage, paginationMeta, paginationQuery } from '../pagination';
 import { lagoDetails, parseQuery } from '../validation';
 import { serializeEvent } from '../../src/contracts/lago/serializers/event';
 import {
@@ -14,7 +14,15 @@ import {
   parseUnixSecondsToMs,
   type EventInput,
 } from '../../src/contracts/lago/event';
-import { eventId, events, findStoredEvent, type EventDoc, type EventKey } from '../../src/store/events';
+import {
+  eventId,
+  events,
+  findStoredEvent,
+  listEventPage,
+  listStoredEvents,
+  type EventDoc,
+  type EventKey,
+} from '../../src/store/events';
 import { writeOneByOne, isDuplicateKey } from '../../src/store/database';
 import { metricFieldNames, type EventDelivery, type MetricFieldNames } from '../event-delivery';
 
@@ -135,6 +143,11 @@ export function eventRoutes(deps: ApiDeps, delivery: EventDelivery): Router {
    */
   async function redeliverIfPending(organizationId: string, keys: EventKey[]) {
     const stored = await Promise.all(keys.map((key) => findStoredEvent(db, organizationId, key)));
+    // A request that stored them and failed before listing them: listed now (idempotent).
+    await listStoredEvents(
+      db,
+      stored.filter((d): d is EventDoc => d !== null),
+    );
     const pending = stored.filter(
       (d): d is EventDoc => d !== null && d.delivered_at === null && !d.awaiting_subscription,
     );
@@ -149,6 +162,18 @@ export function eventRoutes(deps: ApiDeps, delivery: EventDelivery): Router {
       throw serviceUnavailable(
         'database_unavailable',
         'events cannot be stored right now; retry with the same transaction_id',
+      );
+    }
+  }
+
+  /** Lists stored events for GET /events; a retry with the same transaction_id lists them too. */
+  async function listOrUnavailable(docs: EventDoc[]): Promise<void> {
+    try {
+      await listStoredEvents(db, docs);
+    } catch {
+      throw serviceUnavailable(
+        'database_unavailable',
+        'events are stored but not yet listed; retry with the same transaction_id',
       );
     }
   }
@@ -213,6 +238,7 @@ export function eventRoutes(deps: ApiDeps, delivery: EventDelivery): Router {
       await redeliverIfPending(org._id, [doc]);
       throw validationErrors({ transaction_id: ['value_already_exist'] });
     }
+    await listOrUnavailable([doc]);
     await deliverQuietly(org._id, [doc], metrics);
     res.json({ event: serializeEvent(doc) });
   });
@@ -268,6 +294,7 @@ export function eventRoutes(deps: ApiDeps, delivery: EventDelivery): Router {
       );
       throw validationErrors(details);
     }
+    await listOrUnavailable(docs);
     await deliverQuietly(org._id, docs, metrics);
     res.json({ events: docs.map((d) => serializeEvent(d)) });
   });
@@ -300,7 +327,15 @@ export function eventRoutes(deps: ApiDeps, delivery: EventDelivery): Router {
       range[op] = at;
     }
     if (Object.keys(range).length > 0) filter.timestamp = range;
-    const { docs, meta } = await findPage(events(db), filter, q);
+    // By organization or subscription alone: list entries and a count read by `_id`.
+    const { docs, meta } = Object.keys(filter).every(
+      (k) => k === 'organization_id' || k === 'external_subscription_id',
+    )
+      ? await listEventPage(db, org._id, q.external_subscription_id, {
+          skip: (q.page - 1) * q.per_page,
+          limit: q.per_page,
+        }).then(({ docs, totalCount }) => ({ docs, meta: paginationMeta(q, totalCount) }))
+      : await findPage(events(db), filter, q);
     res.json({ events: docs.map((d) => serializeEvent(d)), meta });
   });
 

@@ -1,6 +1,13 @@
 import type { Db } from 'mongodb';
 import { writeOneByOne } from './database';
 import { stableUuid } from './stable-uuid';
+import {
+  addBulkCountedListEntries,
+  bulkCountedListLength,
+  readItems,
+  readListPage,
+  type ListEntry,
+} from './list-entries';
 import type { SeatEventMessage } from '../contracts/subscription-workflow';
 
 /**
@@ -140,4 +147,44 @@ export function toSeatEventMessage(doc: EventDoc, fieldNames: readonly string[])
     properties: kept,
     recorded: true,
   };
+}
+
+/*
+ * GET /events without filters other than the subscription (docs/scaling.md, "Lists"): an entry per
+ * stored event in its organization's list and its subscription's, newest first by `created_at`,
+ * written with the events, counted in blocks.
+ */
+function eventListScope(organizationId: string, externalSubscriptionId?: string): string[] {
+  return externalSubscriptionId === undefined
+    ? [organizationId]
+    : [organizationId, `subscription:${externalSubscriptionId}`];
+}
+
+function eventListEntries(doc: EventDoc): ListEntry[] {
+  return [undefined, doc.external_subscription_id].map((sub) => ({
+    list: 'events',
+    scope: eventListScope(doc.organization_id, sub),
+    createdAt: doc.created_at,
+    itemId: doc._id,
+  }));
+}
+
+/** Lists stored events (idempotent: an event listed again is not counted again). */
+export async function listStoredEvents(db: Db, docs: EventDoc[]): Promise<void> {
+  if (docs.length > 0) await addBulkCountedListEntries(db, docs.flatMap(eventListEntries));
+}
+
+/** One page of an organization's (or one subscription's) events, newest first, and their count. */
+export async function listEventPage(
+  db: Db,
+  organizationId: string,
+  externalSubscriptionId: string | undefined,
+  page: { skip: number; limit: number },
+): Promise<{ docs: EventDoc[]; totalCount: number }> {
+  const scope = eventListScope(organizationId, externalSubscriptionId);
+  const [ids, totalCount] = await Promise.all([
+    readListPage(db, 'events', scope, page),
+    bulkCountedListLength(db, 'events', scope),
+  ]);
+  return { docs: await readItems(events(db), ids), totalCount };
 }

@@ -1,6 +1,6 @@
 import type { Collection, Db, Filter } from 'mongodb';
-import { ID_RANGE_COMMENT, isDuplicateKey, retryWhileBusy } from './database';
-import { nextSequence, sequenceTop } from './sequences';
+import { ID_RANGE_COMMENT, isDuplicateKey, isSqliteBusy, retryWhileBusy } from './database';
+import { nextSequence, sequenceTop, takeSequenceBlock } from './sequences';
 import { stableUuid } from './stable-uuid';
 
 /**
@@ -16,7 +16,7 @@ export interface ListEntryDoc {
 }
 
 export type ListName =
-  'customers' | 'invoices' | 'subscriptions' | 'wallets' | 'wallet-transactions' | 'ongoing-usage';
+  'events' | 'customers' | 'invoices' | 'subscriptions' | 'wallets' | 'wallet-transactions' | 'ongoing-usage';
 
 const LATEST_MS = 9_999_999_999_999;
 
@@ -164,4 +164,52 @@ export async function countedListLength(db: Db, list: ListName, scope: string[])
 /** Whether this entry is in its list (a point read). */
 export async function hasListEntry(db: Db, e: ListEntry): Promise<boolean> {
   return (await listEntries(db).findOne({ _id: entryId(e) })) !== null;
+}
+
+/*
+ * Bulk-counted lists, for items that never leave their list and arrive in batches (events): one
+ * unordered insert of a batch's entries, and per list one block of its `list-bulk:` sequence for the
+ * entries this call inserted (an entry already there, a retry's, is not counted again).
+ */
+const bulkCountSequence = (list: ListName, scope: string[]) =>
+  `list-bulk:${listPrefix(list, scope).slice(0, -1)}`;
+
+/** Adds the entries (idempotent) and counts, per list, those this call added. */
+export async function addBulkCountedListEntries(db: Db, entries: ListEntry[]): Promise<void> {
+  let pending = entries.map((e) => ({ entry: e, doc: { _id: entryId(e), item_id: e.itemId } }));
+  const added = new Map<string, { list: ListName; scope: string[]; n: number }>();
+  for (let attempt = 1; pending.length > 0; attempt++) {
+    const failed = new Map<number, unknown>();
+    try {
+      await listEntries(db).insertMany(
+        pending.map((p) => p.doc),
+        { ordered: false },
+      );
+    } catch (err) {
+      const writeErrors = (err as { writeErrors?: { index: number; errmsg?: string; code?: number }[] })
+        .writeErrors;
+      if (!writeErrors) throw err;
+      for (const w of writeErrors) failed.set(w.index, { code: w.code, message: w.errmsg });
+    }
+    const retry: typeof pending = [];
+    pending.forEach((p, i) => {
+      const error = failed.get(i);
+      if (error === undefined) {
+        const key = bulkCountSequence(p.entry.list, p.entry.scope);
+        const a = added.get(key) ?? { list: p.entry.list, scope: p.entry.scope, n: 0 };
+        a.n += 1;
+        added.set(key, a);
+      } else if (isSqliteBusy(error) && attempt < 20) retry.push(p);
+      else if (!isDuplicateKey(error))
+        throw Object.assign(new Error('list entry insert failed'), { cause: error });
+    });
+    pending = retry;
+    if (pending.length > 0) await new Promise((r) => setTimeout(r, 2 + Math.random() * 20));
+  }
+  for (const [name, a] of added) await takeSequenceBlock(db, name, a.n);
+}
+
+/** The number of entries of a bulk-counted list. */
+export async function bulkCountedListLength(db: Db, list: ListName, scope: string[]): Promise<number> {
+  return sequenceTop(db, bulkCountSequence(list, scope));
 }

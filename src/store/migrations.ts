@@ -3,7 +3,7 @@ import { recordAwaitingEvents } from './awaiting-events';
 import { LIVE } from './billable-metrics';
 import { upsertRetryingDuplicate } from './database';
 import { customers } from './customers';
-import { events } from './events';
+import { events, listStoredEvents, type EventDoc } from './events';
 import { invoiceCountSequence, invoices, listStoredInvoice } from './invoices';
 import { keys, keyId, type KeyKind } from './keys';
 import { addListEntries } from './list-entries';
@@ -130,6 +130,19 @@ const STEPS: { name: string; run: (db: Db) => Promise<void> }[] = [
         await listWalletTransaction(db, t);
       const usage = { _id: 1, customer_id: 1 };
       for await (const u of ongoingUsage(db).find({}, { projection: usage })) await listOngoingUsage(db, u);
+    },
+  },
+  {
+    name: 'list-events-1',
+    run: async (db) => {
+      let batch: EventDoc[] = [];
+      for await (const e of events(db).find({})) {
+        batch.push(e);
+        if (batch.length < 500) continue;
+        await listStoredEvents(db, batch);
+        batch = [];
+      }
+      await listStoredEvents(db, batch);
     },
   },
 ];

@@ -1,5 +1,5 @@
 import type { Db } from 'mongodb';
-import { upsertRetryingDuplicate } from './database';
+import { isDuplicateKey, retryWhileBusy, upsertRetryingDuplicate } from './database';
 
 /** The legacy counter document (before slots); still read so numbering continues where it was. */
 interface SequenceDoc {
@@ -60,6 +60,32 @@ export async function nextSequence(db: Db, name: string): Promise<number> {
   return value;
 }
 
+/**
+ * Takes `n` consecutive values of a named counter at once and returns the first (for counts that
+ * grow by a batch: events listed by one ingest write). The block is claimed by inserting the slot of
+ * its first value, holding its last as `value`; a caller that loses the race reads that slot and
+ * tries again after its last value. Blocks start only where one ended (or at the top, which is
+ * always a block's end), so blocks never overlap. A counter is taken either by blocks or by
+ * `nextSequence`, never both.
+ */
+export async function takeSequenceBlock(db: Db, name: string, n: number): Promise<number> {
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`a block of ${n} values`);
+  let first = (await sequenceTop(db, name)) + 1;
+  for (;;) {
+    const slot = { _id: `${name}#${first}`, name, value: first + n - 1 };
+    try {
+      await retryWhileBusy(() => slots(db).insertOne(slot));
+      break;
+    } catch (err) {
+      if (!isDuplicateKey(err)) throw err;
+      const taken = await slots(db).findOne({ _id: slot._id });
+      first = (taken?.value ?? first) + 1; // the block that won ends there
+    }
+  }
+  await raiseSequenceTop(db, name, first + n - 1);
+  return first;
+}
+
 /** `$max` upsert of the hint; two first upserts at once: one inserts, the other updates on retry. */
 export async function raiseSequenceTop(db: Db, name: string, value: number): Promise<void> {
   await upsertRetryingDuplicate(() =>
@@ -67,11 +93,21 @@ export async function raiseSequenceTop(db: Db, name: string, value: number): Pro
   );
 }
 
-/** The highest value taken so far (0 when none): a point read of the hint, for counts. */
+/**
+ * The highest value taken so far (0 when none), exact: the hint, then the slots after it read by
+ * `_id` until one is missing (the hint lags after a crash, or when two raises ran at once, which
+ * FerretDB does not apply atomically; counts read here must not). A block's slot holds its last
+ * value, so the walk steps over whole blocks. One point read more than the hint when it is current.
+ */
 export async function sequenceTop(db: Db, name: string): Promise<number> {
-  const [legacy, top] = await Promise.all([
+  const [legacy, hint] = await Promise.all([
     db.collection<SequenceDoc>('sequences').findOne({ _id: name }),
     sequenceTops(db).findOne({ _id: name }),
   ]);
-  return Math.max(top?.value ?? 0, legacy?.value ?? 0);
+  let top = Math.max(hint?.value ?? 0, legacy?.value ?? 0);
+  for (;;) {
+    const next = await slots(db).findOne({ _id: `${name}#${top + 1}` });
+    if (!next) return top;
+    top = next.value;
+  }
 }

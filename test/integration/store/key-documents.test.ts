@@ -150,6 +150,7 @@ describe('key documents: lookups by external id are reads by _id', () => {
       'list-invoices-1',
       'list-subscriptions-1',
       'list-wallets-1',
+      'list-events-1',
     ]);
     expect(await runMigrations(db)).toEqual([]);
     expect((await findCustomer(db, organizationId, 'legacy_co'))?.sequential_id).toBe(99);

@@ -30,6 +30,8 @@ import {
   type WalletTransactionDoc,
 } from '../../../src/store/wallets';
 import { runMigrations } from '../../../src/store/migrations';
+import { events, eventId, listEventPage, listStoredEvents, type EventDoc } from '../../../src/store/events';
+import { sequenceTop, takeSequenceBlock } from '../../../src/store/sequences';
 import { listEntries } from '../../../src/store/list-entries';
 
 describe('lists that move: pages and counts by _id whatever the data size', () => {
@@ -199,6 +201,71 @@ describe('lists that move: pages and counts by _id whatever the data size', () =
     await listOngoingUsage(db, { _id: 's1', customer_id: 'acme' }); // a retried report: one entry
     expect((await customerOngoingUsage(db, 'acme')).map((u) => u._id).sort()).toEqual(['s1', 's2']);
   }, 60_000);
+
+  it('takes blocks of a counter that never overlap, 30 callers at once', async () => {
+    const db = mongo.database.db;
+    const sizes = Array.from({ length: 30 }, (_, i) => 1 + (i % 7));
+    const firsts = await Promise.all(sizes.map((n) => takeSequenceBlock(db, 'block-race', n)));
+    const taken = firsts.flatMap((first, i) => Array.from({ length: sizes[i]! }, (_, k) => first + k));
+    const total = sizes.reduce((a, b) => a + b, 0);
+    expect([...taken].sort((a, b) => a - b)).toEqual(Array.from({ length: total }, (_, i) => i + 1));
+    expect(await sequenceTop(db, 'block-race')).toBe(total);
+  }, 30_000);
+
+  it("lists an organization's and a subscription's events newest first, each counted once however often listed", async () => {
+    const db = mongo.database.db;
+    const org = (await createOrganization(db, 'Eventful')).organization._id;
+    const event = (i: number): EventDoc => {
+      const key = { external_subscription_id: i % 3 === 0 ? 'sub_a' : 'sub_b', transaction_id: `t${i}` };
+      const at = new Date(Date.UTC(2026, 4, 1) + i * 1000);
+      return {
+        _id: eventId(org, key),
+        organization_id: org,
+        ...key,
+        code: 'seats',
+        timestamp: at,
+        properties_json: '{}',
+        precise_total_amount_cents: null,
+        created_at: at,
+        delivered_at: null,
+        awaiting_subscription: false,
+        source: 'api',
+        problems: [],
+        problems_reported: true,
+      };
+    };
+    const all = Array.from({ length: 14 }, (_, i) => event(i));
+    await events(db).insertMany(all);
+    // Batches as requests list them, some twice and concurrently (retries).
+    await Promise.all([
+      listStoredEvents(db, all.slice(0, 6)),
+      listStoredEvents(db, all.slice(4, 10)),
+      listStoredEvents(db, all.slice(0, 3)),
+    ]);
+    await listStoredEvents(db, all.slice(8));
+    await listStoredEvents(db, all);
+    const reference = async (sub?: string) =>
+      (
+        await events(db)
+          .find({ organization_id: org, ...(sub ? { external_subscription_id: sub } : {}) })
+          .sort({ created_at: -1 })
+          .toArray()
+      ).map((e) => e.transaction_id);
+    for (const sub of [undefined, 'sub_a', 'sub_b', 'nobody']) {
+      const expected = await reference(sub);
+      for (const page of [
+        { skip: 0, limit: 5 },
+        { skip: 5, limit: 5 },
+        { skip: 10, limit: 10 },
+      ]) {
+        const got = await listEventPage(db, org, sub, page);
+        expect(got.docs.map((e) => e.transaction_id)).toEqual(
+          expected.slice(page.skip, page.skip + page.limit),
+        );
+        expect(got.totalCount).toBe(expected.length);
+      }
+    }
+  }, 30_000);
 
   it('lists subscriptions, wallets, ledgers and usage reports stored before the lists, once the migration ran', async () => {
     const db = mongo.database.db;
