@@ -203,11 +203,9 @@ export function ongoingUsage(db: Db) {
 }
 
 export async function ensureWalletIndexes(db: Db): Promise<void> {
-  await wallets(db).createIndex({ organization_id: 1, customer_id: 1, status: 1 });
-  await wallets(db).createIndex({ organization_id: 1, created_at: 1 });
+  // Wallets, usage reports and ongoing shares are read by `_id` (per customer through list entries);
+  // a ledger filtered by status or type takes this index.
   await walletTransactions(db).createIndex({ wallet_id: 1, created_at: 1 });
-  await ongoingUsage(db).createIndex({ customer_id: 1 });
-  await walletOngoing(db).createIndex({ customer_id: 1 });
 }
 
 /** The balance fields a projection writes (everything the workflow owns). */
