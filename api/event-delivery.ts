@@ -15,7 +15,7 @@ import {
   recordPendingDeliveries,
   type PendingDeliveryDoc,
 } from '../src/store/pending-deliveries';
-import { billableMetrics, LIVE } from '../src/store/billable-metrics';
+import { findBillableMetric } from '../src/store/billable-metrics';
 import { seatEventsSignal } from '../src/temporal/messages';
 import { subscriptionWorkflowId } from '../src/temporal/ids';
 import type { SeatEventMessage } from '../src/contracts/subscription-workflow';
@@ -29,13 +29,11 @@ export async function metricFieldNames(
   organizationId: string,
   codes: string[],
 ): Promise<MetricFieldNames> {
-  const metrics = await billableMetrics(db)
-    .find(
-      { organization_id: organizationId, code: { $in: [...new Set(codes)] }, deletion_key: LIVE },
-      { projection: { code: 1, field_name: 1 } },
-    )
-    .toArray();
-  return new Map(metrics.map((m) => [m.code, m.field_name]));
+  // By key, per code (docs/scaling.md): no query over the metrics of every organization.
+  const metrics = await Promise.all(
+    [...new Set(codes)].map((code) => findBillableMetric(db, organizationId, code)),
+  );
+  return new Map(metrics.flatMap((m) => (m ? [[m.code, m.field_name] as const] : [])));
 }
 
 /**

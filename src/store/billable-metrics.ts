@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { findByCode, pointKey, releaseKey } from './keys';
+import { readItems } from './list-entries';
 import type { Db } from 'mongodb';
 import type {
   AggregationType,
@@ -67,16 +69,20 @@ export async function insertBillableMetric(
     deleted_at: null,
     deletion_key: LIVE,
   };
+  // The key first (docs/scaling.md): a key naming a metric that was never inserted is repaired by
+  // the next lookup.
+  await pointKey(db, 'metric', organizationId, doc.code, doc._id);
   await billableMetrics(db).insertOne(doc);
   return doc;
 }
 
+/** The live metric with this code: its key, then the metric, both by `_id`. */
 export async function findBillableMetric(
   db: Db,
   organizationId: string,
   code: string,
 ): Promise<BillableMetricDoc | null> {
-  return billableMetrics(db).findOne({ organization_id: organizationId, code, deletion_key: LIVE });
+  return findByCode(db, 'metric', billableMetrics(db), organizationId, code);
 }
 
 /** Live metrics of the organization among `ids` (unknown, foreign and deleted ids are left out). */
@@ -85,22 +91,20 @@ export async function findLiveBillableMetricsByIds(
   organizationId: string,
   ids: readonly string[],
 ): Promise<BillableMetricDoc[]> {
-  if (ids.length === 0) return [];
-  return billableMetrics(db)
-    .find({ _id: { $in: [...ids] }, organization_id: organizationId, deletion_key: LIVE })
-    .toArray();
+  return (await findBillableMetricsByIds(db, organizationId, ids)).filter((m) => m.deletion_key === LIVE);
 }
 
-/** Metrics by id, deleted ones included (a plan may still be rendered after its metric is gone). */
+/**
+ * Metrics by id, deleted ones included (a plan may still be rendered after its metric is gone): reads
+ * by `_id` (FerretDB does not serve `_id: {$in}` from its index).
+ */
 export async function findBillableMetricsByIds(
   db: Db,
   organizationId: string,
   ids: readonly string[],
 ): Promise<BillableMetricDoc[]> {
-  if (ids.length === 0) return [];
-  return billableMetrics(db)
-    .find({ _id: { $in: [...ids] }, organization_id: organizationId })
-    .toArray();
+  const docs = await readItems(billableMetrics(db), [...new Set(ids)]);
+  return docs.filter((m) => m.organization_id === organizationId);
 }
 
 export async function listBillableMetrics(
@@ -128,6 +132,9 @@ export async function updateBillableMetric(
   id: string,
   changes: Partial<NewBillableMetric>,
 ): Promise<BillableMetricDoc | null> {
+  // A new code's key first; the old code's key, left naming a renamed metric, is released by its
+  // next lookup.
+  if (changes.code !== undefined) await pointKey(db, 'metric', organizationId, changes.code, id);
   return billableMetrics(db).findOneAndUpdate(
     { _id: id, organization_id: organizationId, deletion_key: LIVE },
     { $set: { ...changes, updated_at: new Date() } },
@@ -142,9 +149,11 @@ export async function softDeleteBillableMetric(
   id: string,
 ): Promise<BillableMetricDoc | null> {
   const now = new Date();
-  return billableMetrics(db).findOneAndUpdate(
+  const deleted = await billableMetrics(db).findOneAndUpdate(
     { _id: id, organization_id: organizationId, deletion_key: LIVE },
     { $set: { deleted_at: now, updated_at: now, deletion_key: id } },
     { returnDocument: 'after' },
   );
+  if (deleted) await releaseKey(db, 'metric', organizationId, deleted.code, id);
+  return deleted;
 }

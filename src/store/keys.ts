@@ -1,4 +1,4 @@
-import type { Db } from 'mongodb';
+import type { Collection, Db, Filter } from 'mongodb';
 import { isDuplicateKey, upsertRetryingDuplicate } from './database';
 import { stableUuid } from './stable-uuid';
 
@@ -18,7 +18,7 @@ export interface KeyDoc {
   created_at: Date;
 }
 
-export type KeyKind = 'customer' | 'subscription';
+export type KeyKind = 'customer' | 'subscription' | 'metric' | 'plan';
 
 export function keys(db: Db) {
   return db.collection<KeyDoc>('keys');
@@ -114,4 +114,47 @@ export async function pointKey(
       { upsert: true },
     ),
   );
+}
+
+/** A catalog document named by a code that is unique among its organization's live documents. */
+interface CodedDoc {
+  _id: string;
+  organization_id: string;
+  code: string;
+  deletion_key: string;
+}
+
+const LIVE_DELETION_KEY = '';
+
+/**
+ * The live document with this code (billable metrics, plans), by its key: two reads by `_id`. Writers
+ * point the key before they insert or rename (`pointKey`) and release it after a delete, so a key
+ * that is missing means no such code and costs nothing more; a key naming a document that is gone,
+ * deleted or renamed (a crash or a lost race between the two writes) is repaired from the indexed
+ * query, once.
+ */
+export async function findByCode<T extends CodedDoc>(
+  db: Db,
+  kind: 'metric' | 'plan',
+  collection: Collection<T>,
+  organizationId: string,
+  code: string,
+): Promise<T | null> {
+  const targetId = await readKey(db, kind, organizationId, code);
+  if (targetId === null) return null;
+  const named = (await collection.findOne({ _id: targetId } as Filter<T>)) as T | null;
+  if (
+    named?.organization_id === organizationId &&
+    named.code === code &&
+    named.deletion_key === LIVE_DELETION_KEY
+  )
+    return named;
+  const found = (await collection.findOne({
+    organization_id: organizationId,
+    code,
+    deletion_key: LIVE_DELETION_KEY,
+  } as Filter<T>)) as T | null;
+  if (found) await pointKey(db, kind, organizationId, code, found._id);
+  else await releaseKey(db, kind, organizationId, code, targetId);
+  return found;
 }

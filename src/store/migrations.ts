@@ -1,6 +1,7 @@
 import type { Db } from 'mongodb';
 import { recordAwaitingEvents } from './awaiting-events';
-import { LIVE } from './billable-metrics';
+import { billableMetrics, LIVE } from './billable-metrics';
+import { plans } from './plans';
 import { upsertRetryingDuplicate } from './database';
 import { customers } from './customers';
 import { events, listStoredEvents, type EventDoc } from './events';
@@ -130,6 +131,16 @@ const STEPS: { name: string; run: (db: Db) => Promise<void> }[] = [
         await listWalletTransaction(db, t);
       const usage = { _id: 1, customer_id: 1 };
       for await (const u of ongoingUsage(db).find({}, { projection: usage })) await listOngoingUsage(db, u);
+    },
+  },
+  {
+    name: 'keys-catalog-1',
+    run: async (db) => {
+      const coded = { _id: 1, organization_id: 1, code: 1 };
+      for await (const m of billableMetrics(db).find({ deletion_key: LIVE }, { projection: coded }))
+        await ensureKey(db, 'metric', m.organization_id, m.code, m._id);
+      for await (const p of plans(db).find({ deletion_key: LIVE }, { projection: coded }))
+        await ensureKey(db, 'plan', p.organization_id, p.code, p._id);
     },
   },
   {

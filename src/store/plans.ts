@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { findByCode, pointKey, releaseKey } from './keys';
 import type { Db } from 'mongodb';
 import type { Currency } from '../contracts/lago/currency';
 import type { ChargeModel, PlanInterval } from '../contracts/lago/plan';
@@ -120,12 +121,16 @@ export async function insertPlan(db: Db, organizationId: string, fields: PlanFie
     deleted_at: null,
     deletion_key: LIVE,
   };
+  // The key first (docs/scaling.md): a key naming a plan that was never inserted is repaired by the
+  // next lookup.
+  await pointKey(db, 'plan', organizationId, doc.code, doc._id);
   await plans(db).insertOne(doc);
   return doc;
 }
 
+/** The live plan with this code: its key, then the plan, both by `_id`. */
 export async function findPlan(db: Db, organizationId: string, code: string): Promise<PlanDoc | null> {
-  return plans(db).findOne({ organization_id: organizationId, code, deletion_key: LIVE });
+  return findByCode(db, 'plan', plans(db), organizationId, code);
 }
 
 export interface PlanWithMetrics {
@@ -171,6 +176,8 @@ export async function updatePlan(
   expectedRevision: number,
   fields: PlanFields,
 ): Promise<PlanDoc | null> {
+  // The code's key first (a renamed plan's old key is released by its next lookup).
+  await pointKey(db, 'plan', organizationId, fields.code, id);
   return plans(db).findOneAndUpdate(
     { _id: id, organization_id: organizationId, deletion_key: LIVE, revision: expectedRevision },
     {
@@ -184,11 +191,13 @@ export async function updatePlan(
 /** Soft-deletes a live plan; returns it, or null when it was not live. */
 export async function softDeletePlan(db: Db, organizationId: string, id: string): Promise<PlanDoc | null> {
   const now = new Date();
-  return plans(db).findOneAndUpdate(
+  const deleted = await plans(db).findOneAndUpdate(
     { _id: id, organization_id: organizationId, deletion_key: LIVE },
     { $set: { deleted_at: now, updated_at: now, deletion_key: id }, $inc: { revision: 1 } },
     { returnDocument: 'after' },
   );
+  if (deleted) await releaseKey(db, 'plan', organizationId, deleted.code, id);
+  return deleted;
 }
 
 /**

@@ -20,7 +20,14 @@ import {
   subscriptions,
   type SubscriptionDoc,
 } from '../../../src/store/subscriptions';
-import { keys } from '../../../src/store/keys';
+import { keys, pointKey } from '../../../src/store/keys';
+import {
+  findBillableMetric,
+  insertBillableMetric,
+  softDeleteBillableMetric,
+  updateBillableMetric,
+  type NewBillableMetric,
+} from '../../../src/store/billable-metrics';
 import { insertInvoiceIfMissing, listInvoicePage, type InvoiceDoc } from '../../../src/store/invoices';
 import { nextSequence, sequenceTops } from '../../../src/store/sequences';
 import { runMigrations } from '../../../src/store/migrations';
@@ -150,6 +157,7 @@ describe('key documents: lookups by external id are reads by _id', () => {
       'list-invoices-1',
       'list-subscriptions-1',
       'list-wallets-1',
+      'keys-catalog-1',
       'list-events-1',
     ]);
     expect(await runMigrations(db)).toEqual([]);
@@ -160,6 +168,36 @@ describe('key documents: lookups by external id are reads by _id', () => {
     // An upsert of the legacy customer updates it rather than creating a second one.
     const again = await upsertCustomer(db, organizationId, { external_id: 'legacy_co', name: 'Legacy' });
     expect(again).toMatchObject({ created: false, customer: { sequential_id: 99, name: 'Legacy' } });
+  });
+
+  it('finds a live metric by code through its key: after create, rename, delete and re-create, and repairs a key a crash left stale', async () => {
+    const db = mongo.database.db;
+    const org = (await createOrganization(db, 'Catalog')).organization._id;
+    const metric = (code: string) =>
+      ({
+        name: code,
+        code,
+        description: null,
+        aggregation_type: 'unique_count_agg',
+        field_name: 'user_id',
+        recurring: true,
+      }) as unknown as NewBillableMetric;
+    expect(await findBillableMetric(db, org, 'seats')).toBeNull();
+    const first = await insertBillableMetric(db, org, metric('seats'));
+    expect((await findBillableMetric(db, org, 'seats'))?._id).toBe(first._id);
+    await updateBillableMetric(db, org, first._id, { code: 'users' });
+    expect(await findBillableMetric(db, org, 'seats')).toBeNull();
+    expect((await findBillableMetric(db, org, 'users'))?._id).toBe(first._id);
+    expect(await keys(db).countDocuments({ organization_id: org, kind: 'metric' })).toBe(1); // seats released
+    await softDeleteBillableMetric(db, org, first._id);
+    expect(await findBillableMetric(db, org, 'users')).toBeNull();
+    const again = await insertBillableMetric(db, org, metric('users'));
+    expect((await findBillableMetric(db, org, 'users'))?._id).toBe(again._id);
+    // A create that pointed the key and lost the race to the unique index (or crashed before
+    // inserting): the key names nothing; the next lookup finds the live metric and repairs the key.
+    await pointKey(db, 'metric', org, 'users', randomUUID());
+    expect((await findBillableMetric(db, org, 'users'))?._id).toBe(again._id);
+    expect((await keys(db).findOne({ organization_id: org, kind: 'metric' }))?.target_id).toBe(again._id);
   });
 
   it('hands out distinct, gap-free sequence values to 40 concurrent callers, probing past a lagging top', async () => {
