@@ -177,7 +177,7 @@ const bulkCountSequence = (list: ListName, scope: string[]) =>
 /** Adds the entries (idempotent) and counts, per list, those this call added. */
 export async function addBulkCountedListEntries(db: Db, entries: ListEntry[]): Promise<void> {
   let pending = entries.map((e) => ({ entry: e, doc: { _id: entryId(e), item_id: e.itemId } }));
-  const added = new Map<string, { list: ListName; scope: string[]; n: number }>();
+  const added = new Map<string, number>(); // count sequence name -> entries this call inserted
   for (let attempt = 1; pending.length > 0; attempt++) {
     const failed = new Map<number, unknown>();
     try {
@@ -195,10 +195,8 @@ export async function addBulkCountedListEntries(db: Db, entries: ListEntry[]): P
     pending.forEach((p, i) => {
       const error = failed.get(i);
       if (error === undefined) {
-        const key = bulkCountSequence(p.entry.list, p.entry.scope);
-        const a = added.get(key) ?? { list: p.entry.list, scope: p.entry.scope, n: 0 };
-        a.n += 1;
-        added.set(key, a);
+        const name = bulkCountSequence(p.entry.list, p.entry.scope);
+        added.set(name, (added.get(name) ?? 0) + 1);
       } else if (isSqliteBusy(error) && attempt < 20) retry.push(p);
       else if (!isDuplicateKey(error))
         throw Object.assign(new Error('list entry insert failed'), { cause: error });
@@ -206,7 +204,7 @@ export async function addBulkCountedListEntries(db: Db, entries: ListEntry[]): P
     pending = retry;
     if (pending.length > 0) await new Promise((r) => setTimeout(r, 2 + Math.random() * 20));
   }
-  for (const [name, a] of added) await takeSequenceBlock(db, name, a.n);
+  await Promise.all([...added].map(([name, n]) => takeSequenceBlock(db, name, n)));
 }
 
 /** The number of entries of a bulk-counted list. */
