@@ -35,6 +35,10 @@ const BENCHMARKS: Record<string, { script: string; what: string; stack?: boolean
     what: 'hot paths at 1,000, 10,000 and 100,000 customers (1,000,000 stored events, 100,000 invoices at the largest): p50/p99 through the API and the ratio largest / smallest',
     stack: true,
   },
+  'db-size': {
+    script: 'db-size.js',
+    what: 'point operations on a small collection while another grows to 1,000,000 documents: does a write or read by _id cost more in a larger FerretDB/SQLite database? (profile of the scale benchmark)',
+  },
   'big-subscription': {
     script: 'big-subscription.js',
     what: 'one subscription receiving 100,000 seat events in a period: history per run, continue-as-new count, query latency, worker memory',
