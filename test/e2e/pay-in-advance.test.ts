@@ -86,6 +86,9 @@ describe('pay-in-advance seats through lago-javascript-client', () => {
         properties: { user_id: 'u1' },
       },
     });
+    // Billed when it reaches prorata (a timestamp before a period boundary that has passed by then
+    // belongs to the renewal, as in Lago): simulate it arriving now.
+    const receivedAt = Date.now();
 
     const billingPlan: Plan = {
       code: 'plus',
@@ -126,12 +129,12 @@ describe('pay-in-advance seats through lago-javascript-client', () => {
           transactionId: 'add-u1',
           code: 'seats',
           at: addedAt,
-          receivedAt: null,
+          receivedAt,
           properties: { user_id: 'u1' },
         },
       ],
       wallets: [],
-      asOf: now,
+      asOf: receivedAt,
       invoiceNumberPrefix: 'PLU',
       customerSequentialId: 1,
     }).invoices;
