@@ -6,6 +6,7 @@
  */
 import { Client } from 'lago-javascript-client';
 import { startStack, type Stack } from '../support/stack';
+import { createSeatsMetric } from '../support/lago-catalog';
 import { simulate } from '../../src/billing/simulate';
 import type { Plan } from '../../src/billing/plan';
 
@@ -33,15 +34,7 @@ describe('pay-in-advance seats through lago-javascript-client', () => {
     // Started six days ago (whole seconds, as the API keeps them) with a 5-day trial: it has ended.
     const subscriptionAt = Math.floor((now - 6 * DAY) / 1000) * 1000;
 
-    const { data: metric } = await lago.billableMetrics.createBillableMetric({
-      billable_metric: {
-        name: 'Seats',
-        code: 'seats',
-        aggregation_type: 'unique_count_agg',
-        field_name: 'user_id',
-        recurring: true,
-      },
-    });
+    const metric = await createSeatsMetric(lago);
     const { data: plan } = await lago.plans.createPlan({
       plan: {
         name: 'Plus',

@@ -5,10 +5,8 @@
  * computation written next to it.
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import type { Db } from 'mongodb';
-import { startMongo, startTimeSkippingEnv, type TestMongo } from '../support/services';
-import { workflowCode } from '../support/stack';
+import { timeSkippingSuite } from '../support/time-skipping-suite';
 import {
   seat,
   seedSubscription,
@@ -18,8 +16,6 @@ import {
 } from '../support/billing-fixtures';
 import { handProratedCharge } from '../support/hand-rule';
 import { daysInUtcMonth, monthsAhead } from '../support/scenario-calendar';
-import { createActivities } from '../../activities';
-import { ensureIndexes } from '../../src/store/indexes';
 import { invoices, type InvoiceDoc } from '../../src/store/invoices';
 import { subscriptions } from '../../src/store/subscriptions';
 import { subscriptionWorkflowId } from '../../src/temporal/ids';
@@ -28,7 +24,6 @@ import { currentUsageQuery, terminateUpdate } from '../../src/temporal/messages'
 import { isoSeconds } from '../../src/billing/instant';
 import type { Plan } from '../../src/billing/plan';
 import type { SimulatedInvoice } from '../../src/billing/simulate';
-import type { subscriptionWorkflow } from '../../workflows/subscription';
 
 const DAY = 86_400_000;
 
@@ -66,52 +61,16 @@ function simulatedRows(simulated: SimulatedInvoice[]) {
 }
 
 describe('seat plans as sold in the subscription workflow (time-skipping)', () => {
-  let env: TestWorkflowEnvironment;
-  let mongo: TestMongo;
-  let db: Db;
+  const suite = timeSkippingSuite();
   const taskQueue = 'seat-plans';
-  const started: string[] = [];
-
-  beforeAll(async () => {
-    [env, mongo] = await Promise.all([startTimeSkippingEnv(), startMongo()]);
-    db = mongo.database.db;
-    await ensureIndexes(db);
-  }, 120_000);
-  afterAll(async () => {
-    await Promise.allSettled([env?.teardown(), mongo?.stop()]);
+  const runWorker = (fn: () => Promise<void>) => suite.runWorker(taskQueue, fn);
+  const start = (fixture: SubscriptionFixture) => suite.startSubscription(fixture, taskQueue);
+  const sleepUntil = (at: number) => suite.sleepUntil(at);
+  let env: TestWorkflowEnvironment;
+  let db: Db;
+  beforeAll(() => {
+    ({ env, db } = suite);
   });
-  afterEach(async () => {
-    for (const id of started.splice(0))
-      await env.client.workflow
-        .getHandle(id)
-        .terminate('test over')
-        .catch(() => undefined);
-  });
-
-  async function runWorker(fn: () => Promise<void>) {
-    const worker = await Worker.create({
-      connection: env.nativeConnection,
-      taskQueue,
-      ...workflowCode(),
-      activities: createActivities({ db, client: env.client }),
-    });
-    await worker.runUntil(fn);
-  }
-
-  async function start(fixture: SubscriptionFixture) {
-    const workflowId = subscriptionWorkflowId(fixture.organizationId, fixture.input.subscription.externalId);
-    started.push(workflowId);
-    return env.client.workflow.start<typeof subscriptionWorkflow>('subscriptionWorkflow', {
-      taskQueue,
-      workflowId,
-      args: [fixture.input],
-    });
-  }
-
-  async function sleepUntil(at: number) {
-    const now = await env.currentTimeMs();
-    if (at > now) await env.sleep(at - now);
-  }
 
   /** The subscription's invoices in numbering order, once `count` are finalized. */
   async function invoicesOf(subscriptionId: string, count: number): Promise<InvoiceDoc[]> {
