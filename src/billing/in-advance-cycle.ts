@@ -228,6 +228,7 @@ export function withInAdvanceUsage(usage: CurrentUsage, cycle: BillingCycle): Cu
       proratedUnits:
         state?.proratedUnits === undefined ? '0.0' : formatQuantity(new Dec(state.proratedUnits)),
       preciseAmount: minorToAmount(state?.amountCents ?? 0, usage.currency).toFixed(),
+      seatDays: null, // billed per add, not by the seat-days of the period (stints stay, for --explain)
       amountCents: state?.amountCents ?? 0,
       payInAdvance: true,
     };
