@@ -9,6 +9,8 @@ import { startStack, type Stack } from '../support/stack';
 import { createSeatsMetric } from '../support/lago-catalog';
 import { simulate } from '../../src/billing/simulate';
 import type { Plan } from '../../src/billing/plan';
+import type { BillableMetric } from '../../src/billing/billable-metric';
+import { lagoCustomerUsage } from '../../src/billing/lago-shapes';
 
 const DAY = 86_400_000;
 
@@ -103,18 +105,19 @@ describe('pay-in-advance seats through lago-javascript-client', () => {
         },
       ],
     };
-    const simulated = simulate({
+    const simulationMetrics: BillableMetric[] = [
+      {
+        code: 'seats',
+        name: 'Seats',
+        lagoId: metric.billable_metric.lago_id,
+        aggregationType: 'unique_count_agg',
+        fieldName: 'user_id',
+        recurring: true,
+      },
+    ];
+    const simulation = simulate({
       customer: { externalId: 'plus_co', timeZone: 'UTC', graceDays: 0 },
-      metrics: [
-        {
-          code: 'seats',
-          name: 'Seats',
-          lagoId: metric.billable_metric.lago_id,
-          aggregationType: 'unique_count_agg',
-          fieldName: 'user_id',
-          recurring: true,
-        },
-      ],
+      metrics: simulationMetrics,
       plan: billingPlan,
       subscription: { externalId: 'plus_sub', billingTime: 'calendar', subscriptionAt, terminatedAt: null },
       events: [
@@ -130,7 +133,8 @@ describe('pay-in-advance seats through lago-javascript-client', () => {
       asOf: receivedAt,
       invoiceNumberPrefix: 'PLU',
       customerSequentialId: 1,
-    }).invoices;
+    });
+    const simulated = simulation.invoices;
     // Six days ago may lie in the previous month: then its periodic invoice comes first.
     expect(simulated.at(-1)?.invoice.invoicingReason).toBe('in_advance_charge');
 
@@ -170,6 +174,13 @@ describe('pay-in-advance seats through lago-javascript-client', () => {
     );
     const inAdvance = found.find((i) => i.billing_periods[0]?.invoicing_reason === 'in_advance_charge');
     expect(inAdvance?.total_amount_cents).toBeGreaterThan(0);
+
+    // Current usage of the charge: what was billed in the period, as simulate says.
+    const { data: usage } = await lago.customers.findCustomerCurrentUsage('plus_co', {
+      external_subscription_id: 'plus_sub',
+    });
+    expect(usage.customer_usage).toEqual(lagoCustomerUsage(simulation.currentUsage!, simulationMetrics));
+    expect(usage.customer_usage.charges_usage[0]?.amount_cents).toBe(inAdvance?.total_amount_cents);
 
     // trial_ended_at: started_at + 5 days, set when the trial ended (the workflow's start, here).
     let trialEndedAt: string | null | undefined = null;
