@@ -118,7 +118,7 @@ function chargeLine(prefix: string, fee: ChargeFee): string {
   const days = fee.seatDays === null ? '' : `seat-days ${fee.seatDays}/${fee.durationDays}`;
   return [
     prefix.padEnd(20),
-    `${fee.chargeCode} (${fee.billableMetricCode})`.padEnd(28),
+    `${fee.chargeCode} (${fee.billableMetricCode})${fee.payInAdvance ? ' in advance' : ''}`.padEnd(28),
     `units ${fee.units}`.padEnd(14),
     (fee.proratedUnits === null ? '' : `prorated ${fee.proratedUnits}`).padEnd(20),
     days.padEnd(20),

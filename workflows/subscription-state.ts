@@ -18,6 +18,8 @@ import {
   type BillingTerms,
 } from '../src/billing/billing-cycle';
 import { meteredEventOf } from '../src/billing/billable-metric';
+import { hasInAdvanceCharges, issueInAdvanceInvoices } from '../src/billing/in-advance-cycle';
+import { trialEndOf } from '../src/billing/trial';
 import { isoSeconds } from '../src/billing/instant';
 import type { Invoice } from '../src/billing/invoice';
 import type { CreditableFee } from '../src/billing/credit-allocation';
@@ -61,12 +63,16 @@ export interface SubscriptionWorkflowInput {
   unrecorded?: SeatEventMessage[];
   planChanged?: boolean;
   eventsApplied?: number;
+  /** True once the trial's end was handled (`trial_ended_at` projected, webhook sent). */
+  trialEnded?: boolean;
 }
 
 export class SubscriptionState {
   private readonly seen: Set<string>;
   private readonly seenOrder: string[];
   private readonly dirtyDrafts = new Set<string>();
+  /** Events arrived since pay-in-advance seats were last billed (each run checks once at start). */
+  private inAdvanceStale: boolean;
 
   private constructor(
     readonly subscription: SubscriptionIdentity,
@@ -79,9 +85,11 @@ export class SubscriptionState {
     private unrecorded: SeatEventMessage[],
     private planChanged: boolean,
     private eventsApplied: number,
+    private trialEnded: boolean,
   ) {
     this.seenOrder = [...seen];
     this.seen = new Set(seen);
+    this.inAdvanceStale = hasInAdvanceCharges(cycle.terms.plan);
   }
 
   static fromInput(input: SubscriptionWorkflowInput): SubscriptionState {
@@ -96,6 +104,7 @@ export class SubscriptionState {
       input.unrecorded ?? [],
       input.planChanged ?? false,
       input.eventsApplied ?? 0,
+      input.trialEnded ?? false,
     );
   }
 
@@ -113,6 +122,7 @@ export class SubscriptionState {
       unrecorded: this.unrecorded,
       planChanged: this.planChanged,
       eventsApplied: this.eventsApplied,
+      trialEnded: this.trialEnded,
     };
   }
 
@@ -138,6 +148,7 @@ export class SubscriptionState {
       if (!metered.ok) continue; // unknown metric or missing field: stored, never billed
       recordEvent(this.cycle, metered.event);
       this.eventsApplied++;
+      this.inAdvanceStale = hasInAdvanceCharges(this.cycle.terms.plan);
       for (const key of draftsAffectedBy(this.cycle, message.timestamp)) this.dirtyDrafts.add(key);
     }
   }
@@ -260,6 +271,35 @@ export class SubscriptionState {
 
   activate(): void {
     this.status = 'active';
+    this.inAdvanceStale = hasInAdvanceCharges(this.cycle.terms.plan);
+  }
+
+  // --- pay in advance and trials (SPEC section 8) ------------------------------------------
+
+  /** Seats may be due an `in_advance_charge` invoice (events arrived, or a new run or period). */
+  inAdvanceDue(): boolean {
+    return this.inAdvanceStale && this.status === 'active';
+  }
+
+  /** The `in_advance_charge` invoices of seats added and not yet billed in the period, issued at `now`. */
+  takeInAdvanceInvoices(now: number): ComputedInvoice[] {
+    this.inAdvanceStale = false;
+    return issueInAdvanceInvoices(this.cycle, now).map((invoice) => this.computed(invoice));
+  }
+
+  /** Lago's `trial_end_datetime`, or null without trial. */
+  private trialEndAt(): number | null {
+    return trialEndOf(this.cycle.terms.plan, this.cycle.startedAt, this.cycle.terms.timeZone);
+  }
+
+  /** True when the trial has ended at `now` and that was not handled yet. */
+  trialEndDue(now: number): boolean {
+    const end = this.trialEndAt();
+    return this.status === 'active' && !this.trialEnded && end !== null && now >= end;
+  }
+
+  markTrialEnded(): void {
+    this.trialEnded = true;
   }
 
   periodEndAt(): number {
@@ -318,6 +358,8 @@ export class SubscriptionState {
     const candidates = [this.status === 'pending' ? this.cycle.startedAt : this.cycle.period.endAt];
     for (const d of this.cycle.drafts) candidates.push(d.finalizesAt);
     if (this.endingAtMs !== null) candidates.push(this.endingAtMs);
+    const trialEnd = this.trialEnded ? null : this.trialEndAt();
+    if (trialEnd !== null && this.status === 'active') candidates.push(trialEnd);
     return Math.min(...candidates);
   }
 
@@ -333,6 +375,7 @@ export class SubscriptionState {
     const fees: CreditableFee[] = [];
     if (this.status === 'active') {
       for (const fee of currentUsage(this.cycle)?.charges ?? []) {
+        if (fee.payInAdvance) continue; // already invoiced when each seat was added
         fees.push({
           feeType: 'charge',
           amountCents: fee.amountCents,
@@ -416,6 +459,7 @@ export class SubscriptionState {
       canceledAt: this.status === 'canceled' ? asOf : null,
       periodStartAt: this.status === 'active' ? Math.max(period.startAt, this.cycle.startedAt) : null,
       periodEndAt: this.status === 'active' ? period.endAt : null,
+      trialEndedAt: this.trialEnded ? this.trialEndAt() : null,
       activeUnits: this.activeUnits(),
       asOf,
     };

@@ -196,6 +196,7 @@ export async function subscriptionWorkflow(input: SubscriptionWorkflowInput): Pr
         finalizeAsked.length > 0 ||
         state.hasUnrecordedEvents() ||
         state.hasDirtyDrafts() ||
+        state.inAdvanceDue() ||
         usageReportDue() ||
         workflowInfo().continueAsNewSuggested,
       Math.max(
@@ -224,6 +225,16 @@ export async function subscriptionWorkflow(input: SubscriptionWorkflowInput): Pr
       await project();
       await notify(() =>
         webhooks.notifySubscription({ subscriptionId, webhookType: 'subscription.started' }),
+      );
+    }
+
+    // Pay-in-advance seats (SPEC section 8): an invoice per seat added and not billed in the period.
+    if (state.inAdvanceDue()) for (const invoice of state.takeInAdvanceInvoices(now)) await issue(invoice);
+    if (state.trialEndDue(now)) {
+      state.markTrialEnded();
+      await project();
+      await notify(() =>
+        webhooks.notifySubscription({ subscriptionId, webhookType: 'subscription.trial_ended' }),
       );
     }
 

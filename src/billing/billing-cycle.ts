@@ -47,7 +47,13 @@ import {
   type MeteredEvent,
   type SeatLedger,
 } from './seat-ledger';
-import { computeSubscriptionFee } from './subscription-fee';
+import {
+  inAdvanceRenewalFees,
+  startInAdvancePeriod,
+  withInAdvanceUsage,
+  type InAdvanceBilled,
+} from './in-advance-cycle';
+import { planSubscriptionFee } from './trial';
 
 /** Everything that prices a subscription, as of a period. */
 export interface BillingTerms {
@@ -92,6 +98,8 @@ export interface BillingCycle {
   /** Invoices still in their grace period, oldest first. */
   drafts: InvoiceScope[];
   terminatedAt: number | null;
+  /** Seats billed in advance in the current period (in-advance-cycle.ts); absent without such charges. */
+  inAdvance?: InAdvanceBilled;
 }
 
 export interface ComputeOptions {
@@ -158,11 +166,13 @@ export function computeInvoice(
   const window: ChargeWindow = { period: scope.period, fromAt: scope.fromAt, toAt: scope.toAt };
   const fees: Fee[] = [];
   if (scope.invoicingReason === 'subscription_starting') {
-    fees.push(computeSubscriptionFee(plan, window, terms.timeZone, true));
+    fees.push(planSubscriptionFee(plan, window, terms.timeZone, terms.anchorLocalDate, true));
   } else {
-    if (!plan.payInAdvance) fees.push(computeSubscriptionFee(plan, window, terms.timeZone));
+    if (!plan.payInAdvance)
+      fees.push(planSubscriptionFee(plan, window, terms.timeZone, terms.anchorLocalDate));
     const table = periodDayTable(scope.period, terms.timeZone);
     for (const charge of plan.charges) {
+      if (charge.payInAdvance) continue; // billed per add (in-advance-cycle.ts), renewed below
       const metric = metricFor(terms.metrics, charge.billableMetricCode);
       const fee = computeChargeFee(
         charge,
@@ -175,12 +185,15 @@ export function computeInvoice(
       );
       if (isPersistableFee(fee)) fees.push(fee);
     }
+    if (scope.invoicingReason === 'subscription_periodic')
+      fees.push(...inAdvanceRenewalFees(plan, ledger, scheduleOf(terms), scope.period));
     if (scope.advancePeriod) {
       fees.push(
-        computeSubscriptionFee(
+        planSubscriptionFee(
           plan,
           chargeWindow(scope.advancePeriod, scope.advancePeriod.startAt),
           terms.timeZone,
+          terms.anchorLocalDate,
           true,
         ),
       );
@@ -256,6 +269,7 @@ export function closePeriod(cycle: BillingCycle, options: ComputeOptions = {}): 
   };
   const invoice = issue(cycle, scope, options);
   cycle.period = following;
+  startInAdvancePeriod(cycle);
   compact(cycle);
   return invoice;
 }
@@ -352,7 +366,7 @@ export function upgradePlan(
 export function currentUsage(cycle: BillingCycle, options: ComputeOptions = {}): CurrentUsage | null {
   if (cycle.terminatedAt !== null) return null;
   const { terms } = cycle;
-  return computeCurrentUsage(
+  const usage = computeCurrentUsage(
     terms.plan,
     terms.metrics,
     cycle.ledger,
@@ -361,6 +375,7 @@ export function currentUsage(cycle: BillingCycle, options: ComputeOptions = {}):
     terms.timeZone,
     options.explain ?? false,
   );
+  return withInAdvanceUsage(usage, cycle);
 }
 
 /** Rolls the ledger to the start of the oldest period that may still be computed. */

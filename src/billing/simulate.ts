@@ -12,6 +12,8 @@
  * - at one instant, in this order: wallets are created (and granted), the opening invoice is issued,
  *   drafts whose grace period ends are finalized (oldest first), the period ending then is closed,
  *   the subscription is terminated; events that have arrived by that instant are applied first;
+ * - pay-in-advance seats (SPEC section 8) are billed when their event arrives, those known at the
+ *   start when the subscription opens, those of a new period right after the close;
  * - credits are applied when an invoice is finalized (at once without grace, else `grace` days after
  *   the billing day); a draft still in grace at `asOf` stays a draft, without credits or number;
  * - at termination, open drafts are finalized first (oldest first), then the terminating invoice.
@@ -36,6 +38,7 @@ import {
   type ComputeOptions,
 } from './billing-cycle';
 import type { BillingTime } from './billing-period';
+import { issueInAdvanceInvoices } from './in-advance-cycle';
 import { allocateCredits, type CreditTake } from './credit-allocation';
 import type { CurrentUsage } from './current-usage';
 import { draftInvoiceNumber, finalizedWithCredits, invoiceNumber, type Invoice } from './invoice';
@@ -158,12 +161,18 @@ export function simulate(input: SimulationInput, options: ComputeOptions = {}): 
   let terminated = false;
 
   // Events sent before the subscription exists wait in storage; the cycle loads them when it opens.
-  const receiveUntil = (at: number): void => {
+  // Once it is open, each arrival bills its pay-in-advance seats at once (in-advance-cycle.ts).
+  const receiveUntil = (at: number, billEach = true): void => {
     if (!cycle) return;
     while (nextArrival < arrivals.length && (arrivals[nextArrival] as Arrival).arrivesAt <= at) {
-      recordEvent(cycle, (arrivals[nextArrival] as Arrival).event);
+      const arrival = arrivals[nextArrival] as Arrival;
+      recordEvent(cycle, arrival.event);
       nextArrival += 1;
+      if (billEach) billInAdvance(arrival.arrivesAt);
     }
+  };
+  const billInAdvance = (at: number): void => {
+    if (cycle) for (const invoice of issueInAdvanceInvoices(cycle, at)) issued(invoice, at);
   };
 
   const createWallet = (setup: WalletSetup): void => {
@@ -263,9 +272,10 @@ export function simulate(input: SimulationInput, options: ComputeOptions = {}): 
         break;
       case 1: {
         cycle = openCycle(termsOf(input), startedAt);
-        receiveUntil(step.at);
+        receiveUntil(step.at, false);
         const opening = issueOpeningInvoice(cycle, options);
         if (opening) issued(opening, step.at);
+        billInAdvance(step.at);
         break;
       }
       case 2: {
@@ -277,6 +287,7 @@ export function simulate(input: SimulationInput, options: ComputeOptions = {}): 
       }
       case 3:
         issued(closePeriod(cycle as BillingCycle, options), step.at);
+        billInAdvance(step.at);
         break;
       case 4: {
         const live = cycle as BillingCycle;

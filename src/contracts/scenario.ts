@@ -82,9 +82,8 @@ const charge = z.strictObject({
     error: `expected ${CHARGE_MODEL_NAMES.join(', ')} (other charge models are not billed by prorata yet)`,
   }),
   prorated: z.boolean().optional(),
-  pay_in_advance: z
-    .literal(false, { error: 'pay-in-advance charges are not billed by prorata yet' })
-    .optional(),
+  /** Billed per seat add (SPEC section 8): prorated standard charges only. */
+  pay_in_advance: z.boolean().optional(),
   invoice_display_name: z.string().nullable().optional(),
   /** `amount` for standard, Lago's `graduated_ranges` / `volume_ranges` for tiered charges. */
   properties: z.strictObject({
@@ -101,6 +100,8 @@ const plan = z.strictObject({
   amount_cents: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
   amount_currency: currency,
   pay_in_advance: z.boolean().optional(),
+  /** Days without subscription fee from `subscription_at` (Lago's `trial_period`, whole days here). */
+  trial_period: z.number().int('trial_period must be a whole number of days').min(0).max(36_500).optional(),
   charges: z.array(charge).optional(),
 });
 
@@ -188,6 +189,9 @@ export const scenarioSchema = z
         problem([...path, 'prorated'], 'only charges on a recurring unique_count_agg metric can be prorated');
       }
       const model = item.charge_model as ChargeModelName;
+      if (item.pay_in_advance && !(item.prorated && model === 'standard')) {
+        problem([...path, 'pay_in_advance'], 'pay-in-advance charges must be prorated standard charges');
+      }
       const wanted = PROPERTY_OF_MODEL[model];
       for (const key of Object.keys(item.properties) as (keyof typeof item.properties)[]) {
         if (key !== wanted)
@@ -346,7 +350,9 @@ export function simulationInputOf(scenario: Scenario): SimulationInput {
         prorated: item.prorated ?? false,
         properties: chargePropertiesOf(item.charge_model as ChargeModelName, item.properties),
         invoiceDisplayName: item.invoice_display_name ?? null,
+        payInAdvance: item.pay_in_advance ?? false,
       })),
+      trialPeriodDays: scenario.plan.trial_period ?? 0,
     },
     subscription: {
       externalId: scenario.subscription.external_id,

@@ -38,6 +38,8 @@ export interface SubscriptionDoc {
   updated_at: Date;
   current_billing_period_started_at: Date | null;
   current_billing_period_ending_at: Date | null;
+  /** Lago's `trial_ended_at`, set by the workflow when the plan's trial ends (absent: null). */
+  trial_ended_at?: Date | null;
   /** Seats active now per billable metric code, as last projected by the workflow. */
   active_units: Record<string, string>;
   workflow_id: string;

@@ -54,6 +54,8 @@ export async function seedSubscription(
     timeZone?: string;
     graceDays?: number;
     endingAt?: number | null;
+    /** Default: the seed's team plan. */
+    plan?: Plan;
   },
 ): Promise<SubscriptionFixture> {
   const timeZone = options.timeZone ?? 'UTC';
@@ -73,7 +75,7 @@ export async function seedSubscription(
         externalId: options.externalId,
         customerId: customer._id,
         externalCustomerId: customer.external_id,
-        planCode: teamPlan.code,
+        planCode: (options.plan ?? teamPlan).code,
       },
       status: 'active',
       endingAt: options.endingAt ?? null,
@@ -83,7 +85,7 @@ export async function seedSubscription(
         graceDays,
         billingTime: 'calendar',
         anchorLocalDate: localDateOf(options.subscriptionAt, timeZone),
-        plan: teamPlan,
+        plan: options.plan ?? teamPlan,
         metrics: [seatsMetric],
       },
     },

@@ -71,6 +71,14 @@ describe('subscriptions, current usage and invoices API', () => {
       plan: { ...advanceBase, charges: advanceBase.charges.map((c) => ({ ...c, pay_in_advance: true })) },
     };
     expect((await call('POST', '/plans', advance)).status).toBe(200);
+    const proratedAdvance = {
+      plan: {
+        ...advanceBase,
+        code: 'advance_prorated',
+        charges: advanceBase.charges.map((c) => ({ ...c, pay_in_advance: true, prorated: true })),
+      },
+    };
+    expect((await call('POST', '/plans', proratedAdvance)).status).toBe(200);
   }, 120_000);
   afterAll(async () => {
     await stack?.stop();
@@ -176,7 +184,19 @@ describe('subscriptions, current usage and invoices API', () => {
       subscription: { external_customer_id: 'x', plan_code: 'tiered', external_id: 'tiered_sub' },
     });
     expect([tieredSub.status, tieredSub.body.subscription?.status]).toEqual([200, 'active']);
-    // Seats billed in advance, per add, are not issued by the workflow yet: refused, never billed in arrears.
+    // Prorated seats billed in advance, per add, are billed (SPEC section 8): accepted.
+    const proratedAdvanceSub = await call('POST', '/subscriptions', {
+      subscription: {
+        external_customer_id: 'x',
+        plan_code: 'advance_prorated',
+        external_id: 'advance_prorated_sub',
+      },
+    });
+    expect([proratedAdvanceSub.status, proratedAdvanceSub.body.subscription?.status]).toEqual([
+      200,
+      'active',
+    ]);
+    // Other charges paid in advance (here unprorated) are not priced: refused, never billed in arrears.
     const advanceSub = await call('POST', '/subscriptions', {
       subscription: { external_customer_id: 'x', plan_code: 'advance', external_id: 'advance_sub' },
     });

@@ -118,6 +118,7 @@ describe('lago-semantics §1.10: the per-seat use case end to end', () => {
           amount_cents: 0,
           amount_currency: 'USD',
           precise_amount: '0',
+          pay_in_advance: false,
         },
         {
           fee_type: 'charge',
@@ -135,6 +136,7 @@ describe('lago-semantics §1.10: the per-seat use case end to end', () => {
           amount_cents: 1355,
           amount_currency: 'USD',
           precise_amount: '13.5484',
+          pay_in_advance: false,
         },
       ],
     });

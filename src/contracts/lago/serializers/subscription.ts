@@ -25,7 +25,7 @@ export function serializeSubscription(
     billing_time: s.billing_time,
     subscription_at: isoSeconds(s.subscription_at),
     started_at: s.started_at ? s.started_at.toISOString() : null,
-    trial_ended_at: null,
+    trial_ended_at: iso(s.trial_ended_at ?? null),
     ending_at: iso(s.ending_at),
     terminated_at: iso(s.terminated_at),
     canceled_at: iso(s.canceled_at),
