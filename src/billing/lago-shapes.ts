@@ -288,12 +288,11 @@ function creditApplied(take: CreditTake): LagoCreditApplied {
 export function lagoSimulatedInvoice(
   simulated: SimulatedInvoice,
   metrics: readonly BillableMetric[],
-  planCode: string,
 ): LagoSimulatedInvoice {
   const amounts = lagoInvoiceAmounts(simulated.invoice, metrics);
   return {
     number: simulated.number,
-    plan_code: planCode,
+    plan_code: simulated.planCode,
     ...amounts,
     // Charges are billed in arrears by the cycle today; only the subscription fee may be in advance.
     fees: amounts.fees.map((fee, i) => {
@@ -314,10 +313,9 @@ export interface SimulationOutput {
 export function simulationOutput(
   result: SimulationResult,
   metrics: readonly BillableMetric[],
-  planCode: string,
 ): SimulationOutput {
   return {
-    invoices: result.invoices.map((simulated) => lagoSimulatedInvoice(simulated, metrics, planCode)),
+    invoices: result.invoices.map((simulated) => lagoSimulatedInvoice(simulated, metrics)),
     current_usage: result.currentUsage ? lagoCustomerUsage(result.currentUsage, metrics) : null,
     wallets: result.wallets.map((wallet) => lagoWalletBalance(wallet, result.walletTransactions)),
   };
