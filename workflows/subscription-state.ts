@@ -32,6 +32,8 @@ import type {
   SubscriptionView,
 } from '../src/contracts/subscription-workflow';
 import type { PlanWithMetricsSnapshot } from '../src/contracts/subscription-input';
+import type { PlanChangeRequest } from '../src/contracts/subscription-workflow';
+import { downgradeCycleAtPeriodEnd, upgradeCycle } from '../src/billing/plan-change';
 
 /** Transaction ids remembered across continue-as-new (re-deliveries come within minutes). */
 export const SEEN_WINDOW = 5_000;
@@ -44,6 +46,23 @@ export interface SubscriptionIdentity {
   customerId: string;
   externalCustomerId: string;
   planCode: string;
+  /** Lago's `started_at` when the cycle starts earlier (an upgrade bills from the switch's local midnight). */
+  startedAt?: number;
+}
+
+/** A subscription of this external id that the workflow billed before the current one (Web UI memo). */
+export interface PlanChainEntry {
+  lago_id: string;
+  plan_code: string;
+  started_at: string;
+  terminated_at: string;
+}
+
+/** A downgrade waiting for the end of the current period. */
+export interface PendingPlanChange {
+  subscription: SubscriptionIdentity;
+  plan: PlanWithMetricsSnapshot;
+  endingAt: number | null;
 }
 
 export interface SubscriptionWorkflowInput {
@@ -65,6 +84,10 @@ export interface SubscriptionWorkflowInput {
   eventsApplied?: number;
   /** True once the trial's end was handled (`trial_ended_at` projected, webhook sent). */
   trialEnded?: boolean;
+  /** A pending downgrade (docs/plan-changes.md). */
+  pendingPlanChange?: PendingPlanChange;
+  /** The subscriptions of this external id billed before the current one, oldest first. */
+  planChain?: PlanChainEntry[];
 }
 
 export class SubscriptionState {
@@ -73,6 +96,8 @@ export class SubscriptionState {
   private readonly dirtyDrafts = new Set<string>();
   /** Events arrived since pay-in-advance seats were last billed (each run checks once at start). */
   private inAdvanceStale: boolean;
+  pendingPlanChange: PendingPlanChange | null = null;
+  planChain: PlanChainEntry[] = [];
 
   private constructor(
     readonly subscription: SubscriptionIdentity,
@@ -93,7 +118,7 @@ export class SubscriptionState {
   }
 
   static fromInput(input: SubscriptionWorkflowInput): SubscriptionState {
-    return new SubscriptionState(
+    const state = new SubscriptionState(
       input.subscription,
       input.status,
       input.endingAt,
@@ -106,6 +131,9 @@ export class SubscriptionState {
       input.eventsApplied ?? 0,
       input.trialEnded ?? false,
     );
+    state.pendingPlanChange = input.pendingPlanChange ?? null;
+    state.planChain = input.planChain ?? [];
+    return state;
   }
 
   toInput(): SubscriptionWorkflowInput {
@@ -123,6 +151,8 @@ export class SubscriptionState {
       planChanged: this.planChanged,
       eventsApplied: this.eventsApplied,
       trialEnded: this.trialEnded,
+      ...(this.pendingPlanChange ? { pendingPlanChange: this.pendingPlanChange } : {}),
+      ...(this.planChain.length > 0 ? { planChain: this.planChain } : {}),
     };
   }
 
@@ -363,6 +393,90 @@ export class SubscriptionState {
     return Math.min(...candidates);
   }
 
+  // --- plan changes (docs/plan-changes.md) -------------------------------------------------
+
+  /** Throws (in an update validator) when this plan change cannot be made now. */
+  validatePlanChange(request: PlanChangeRequest): void {
+    if (this.status !== 'active') throw new Error(`the subscription is ${this.status}`);
+    if (request.subscription_id === this.subscription.id) throw new Error('the same subscription');
+    if (request.at !== undefined) this.validateTermination(request.at);
+  }
+
+  /** The subscription that follows this one (same external id, customer, events, exactly-once window). */
+  private successor(change: PendingPlanChange, cycle: BillingCycle, startedAt: number): SubscriptionState {
+    const next = new SubscriptionState(
+      change.subscription,
+      'active',
+      change.endingAt,
+      cycle,
+      this.seenOrder,
+      this.nextSeq,
+      this.bootstrapped,
+      this.unrecorded,
+      false,
+      this.eventsApplied,
+      this.trialEnded, // a plan change does not start a trial again
+    );
+    this.unrecorded = [];
+    next.planChain = [
+      ...this.planChain,
+      {
+        lago_id: this.subscription.id,
+        plan_code: this.subscription.planCode,
+        started_at: isoSeconds(this.subscription.startedAt ?? this.cycle.startedAt),
+        terminated_at: isoSeconds(startedAt),
+      },
+    ];
+    if (cycle.startedAt !== startedAt) next.subscription.startedAt = startedAt;
+    return next;
+  }
+
+  /** What a plan change request becomes once it is the pending (or immediate) change. */
+  static pendingChangeOf(state: SubscriptionState, request: PlanChangeRequest): PendingPlanChange {
+    return {
+      subscription: {
+        ...state.subscription,
+        id: request.subscription_id,
+        planCode: request.plan.plan.code,
+        startedAt: undefined,
+      },
+      plan: request.plan,
+      endingAt: request.ending_at,
+    };
+  }
+
+  /**
+   * An upgrade at `at`: periods that ended before it are closed first (`onClosed`), then this
+   * subscription is terminated with its final invoice (days before the switch's local day) and the
+   * returned state bills the new plan from that day. Open drafts are the caller's to finalize now.
+   */
+  upgrade(
+    at: number,
+    change: PendingPlanChange,
+    onClosed: (invoice: ComputedInvoice) => void,
+  ): { final: ComputedInvoice | null; next: SubscriptionState } {
+    while (at >= this.cycle.period.endAt) onClosed(this.closePeriod());
+    const result = upgradeCycle(this.cycle, at, change.plan.plan, change.plan.metrics);
+    if (!result.ok) throw new Error(`upgrade refused: ${result.error}`);
+    this.status = 'terminated';
+    this.pendingPlanChange = null;
+    return { final: this.computed(result.invoice), next: this.successor(change, result.next, at) };
+  }
+
+  /**
+   * The pending downgrade at the end of the current period: this subscription's last period is
+   * closed (its whole-period invoice; a draft to finalize now, a terminated subscription has no
+   * grace) and the returned state bills the new plan from the period end.
+   */
+  switchToPendingPlan(): { invoice: ComputedInvoice; next: SubscriptionState } {
+    const change = this.pendingPlanChange as PendingPlanChange;
+    const switched = downgradeCycleAtPeriodEnd(this.cycle, change.plan.plan, change.plan.metrics);
+    this.status = 'terminated';
+    this.pendingPlanChange = null;
+    const invoice = this.computed(switched.invoice);
+    return { invoice, next: this.successor(change, switched.next, switched.next.startedAt) };
+  }
+
   // --- wallets ------------------------------------------------------------------------------
 
   /**
@@ -454,7 +568,7 @@ export class SubscriptionState {
     return {
       subscriptionId: this.subscription.id,
       status: this.status,
-      startedAt: this.status === 'pending' ? null : this.cycle.startedAt,
+      startedAt: this.status === 'pending' ? null : (this.subscription.startedAt ?? this.cycle.startedAt),
       terminatedAt: this.status === 'terminated' ? this.cycle.terminatedAt : null,
       canceledAt: this.status === 'canceled' ? asOf : null,
       periodStartAt: this.status === 'active' ? Math.max(period.startAt, this.cycle.startedAt) : null,
@@ -478,6 +592,15 @@ export class SubscriptionState {
       );
     }
     if (this.cycle.drafts.length > 0) lines.push(`Draft invoices: ${this.draftIds().join(', ')}`);
+    const pending = this.pendingPlanChange;
+    if (pending)
+      lines.push(
+        `Downgrade to ${pending.subscription.planCode} (${pending.subscription.id}) at ${isoSeconds(this.cycle.period.endAt)}`,
+      );
+    for (const before of this.planChain)
+      lines.push(
+        `Before: ${before.plan_code} (${before.lago_id}) ${before.started_at} → ${before.terminated_at}`,
+      );
     return lines.join('\n');
   }
 }

@@ -40,7 +40,6 @@ import { addDays, localDateOf, startOfLocalDay, type LocalDate } from './local-t
 import type { Plan } from './plan';
 import {
   applySeatEvent,
-  copyLedger,
   emptyLedger,
   rollLedger,
   type LedgerApplyOutcome,
@@ -165,7 +164,9 @@ export function computeInvoice(
   const { plan } = terms;
   const window: ChargeWindow = { period: scope.period, fromAt: scope.fromAt, toAt: scope.toAt };
   const fees: Fee[] = [];
-  if (scope.invoicingReason === 'subscription_starting') {
+  if (scope.toAt < scope.fromAt) {
+    // No day to bill: a subscription replaced on the first day of its window (plan-change.ts).
+  } else if (scope.invoicingReason === 'subscription_starting') {
     fees.push(planSubscriptionFee(plan, window, terms.timeZone, terms.anchorLocalDate, true));
   } else {
     if (!plan.payInAdvance)
@@ -311,19 +312,21 @@ export type TerminationError =
  * Terminates the subscription at `terminatedAt`, inside the current period (close due periods
  * first): returns the `subscription_terminating` invoice for `[F, terminated_at]` (the termination
  * day counts, D unchanged), final at once. Drafts still open should be finalized by the caller
- * now, oldest first, before this invoice (a terminated subscription has no grace).
+ * now, oldest first, before this invoice (a terminated subscription has no grace). `billedUntil`
+ * ends the charge window earlier (an upgrade bills the old plan up to the day before the switch).
  */
 export function terminate(
   cycle: BillingCycle,
   terminatedAt: number,
   options: ComputeOptions = {},
+  billedUntil: number = terminatedAt,
 ): { ok: true; invoice: Invoice } | { ok: false; error: TerminationError } {
   if (cycle.terminatedAt !== null) return { ok: false, error: 'already_terminated' };
   if (terminatedAt < cycle.startedAt) return { ok: false, error: 'before_start' };
   if (terminatedAt < cycle.period.startAt) return { ok: false, error: 'before_current_period' };
   if (terminatedAt >= cycle.period.endAt) return { ok: false, error: 'after_current_period' };
   const { terms, period } = cycle;
-  const window = chargeWindow(period, cycle.startedAt, terminatedAt);
+  const window = chargeWindow(period, cycle.startedAt, Math.min(terminatedAt, billedUntil));
   const scope: InvoiceScope = {
     key: scopeKey('subscription_terminating', period),
     invoicingReason: 'subscription_terminating',
@@ -338,28 +341,6 @@ export function terminate(
   const invoice = computeInvoice(scope, cycle.ledger, 'finalized', options);
   cycle.terminatedAt = terminatedAt;
   return { ok: true, invoice };
-}
-
-/**
- * An upgrade (SPEC section 2): immediate. The current subscription is terminated at `switchAt` (its
- * terminating invoice bills the switch day, on the old plan) and a new cycle starts with the new
- * plan at the next local midnight, with the same anchor and the seats carried over (a copy of the
- * ledger), so the switch day is billed once. A downgrade waits for the period boundary:
- * `closePeriod`, then `usePlan`.
- */
-export function upgradePlan(
-  cycle: BillingCycle,
-  switchAt: number,
-  plan: Plan,
-  metrics: BillableMetric[],
-  options: ComputeOptions = {},
-): { ok: true; invoice: Invoice; next: BillingCycle } | { ok: false; error: TerminationError } {
-  const ended = terminate(cycle, switchAt, options);
-  if (!ended.ok) return ended;
-  const { timeZone } = cycle.terms;
-  const nextDayAt = startOfLocalDay(addDays(localDateOf(switchAt, timeZone), 1), timeZone);
-  const next = openCycle({ ...cycle.terms, plan, metrics }, nextDayAt, copyLedger(cycle.ledger));
-  return { ok: true, invoice: ended.invoice, next };
 }
 
 /** Current usage of the current period, or null once terminated. */

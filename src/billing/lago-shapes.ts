@@ -292,12 +292,11 @@ function creditApplied(take: CreditTake): LagoCreditApplied {
 export function lagoSimulatedInvoice(
   simulated: SimulatedInvoice,
   metrics: readonly BillableMetric[],
-  planCode: string,
 ): LagoSimulatedInvoice {
   const amounts = lagoInvoiceAmounts(simulated.invoice, metrics);
   return {
     number: simulated.number,
-    plan_code: planCode,
+    plan_code: simulated.planCode,
     ...amounts,
     applied_credits: simulated.credits.map(creditApplied),
   };
@@ -313,10 +312,9 @@ export interface SimulationOutput {
 export function simulationOutput(
   result: SimulationResult,
   metrics: readonly BillableMetric[],
-  planCode: string,
 ): SimulationOutput {
   return {
-    invoices: result.invoices.map((simulated) => lagoSimulatedInvoice(simulated, metrics, planCode)),
+    invoices: result.invoices.map((simulated) => lagoSimulatedInvoice(simulated, metrics)),
     current_usage: result.currentUsage ? lagoCustomerUsage(result.currentUsage, metrics) : null,
     wallets: result.wallets.map((wallet) => lagoWalletBalance(wallet, result.walletTransactions)),
   };

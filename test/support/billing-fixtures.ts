@@ -6,7 +6,12 @@ import type { Db } from 'mongodb';
 import type { BillableMetric } from '../../src/billing/billable-metric';
 import type { Plan } from '../../src/billing/plan';
 import { localDateOf } from '../../src/billing/local-time';
-import { simulate, type SimulationEvent, type WalletSetup } from '../../src/billing/simulate';
+import {
+  simulate,
+  type SimulationEvent,
+  type SimulationPlanChange,
+  type WalletSetup,
+} from '../../src/billing/simulate';
 import { upsertCustomer } from '../../src/store/customers';
 import { createOrganization } from '../../src/store/organizations';
 import type { SubscriptionWorkflowInput } from '../../workflows/subscription-state';
@@ -108,6 +113,7 @@ export function simulateFixture(
   asOf: number,
   terminatedAt: number | null = null,
   wallets: WalletSetup[] = [],
+  planChanges: SimulationPlanChange[] = [],
 ) {
   const { input } = fixture;
   const simEvents: SimulationEvent[] = events.map((e) => ({
@@ -125,6 +131,7 @@ export function simulateFixture(
     },
     metrics: input.terms.metrics,
     plan: input.terms.plan,
+    planChanges,
     subscription: {
       externalId: input.subscription.externalId,
       billingTime: input.terms.billingTime,

@@ -30,7 +30,7 @@ function scenarioInput(overrides: (scenario: Record<string, unknown>) => void = 
 }
 
 function output(input: SimulationInput) {
-  return simulationOutput(simulate(input), input.metrics, input.plan.code);
+  return simulationOutput(simulate(input), input.metrics);
 }
 
 describe('pay-in-advance seats through the billing cycle (SPEC section 8), test/fixtures/scenarios/pay-in-advance.json', () => {

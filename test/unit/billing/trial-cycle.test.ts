@@ -35,7 +35,7 @@ function invoicesWithTrial(trialPeriod: number) {
     as_of: '2024-05-01T00:00:00Z',
   });
   if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
-  const out = simulationOutput(simulate(parsed.input), parsed.input.metrics, 'pro');
+  const out = simulationOutput(simulate(parsed.input), parsed.input.metrics);
   return out.invoices.map((i) => i.fees.map((f) => [f.fee_type, f.amount_cents]));
 }
 
