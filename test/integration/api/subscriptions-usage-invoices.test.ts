@@ -79,6 +79,10 @@ describe('subscriptions, current usage and invoices API', () => {
       },
     };
     expect((await call('POST', '/plans', proratedAdvance)).status).toBe(200);
+    const fractionalTrial = {
+      plan: { ...plan('half_day_trial', metric.body.billable_metric.lago_id).plan, trial_period: 1.5 },
+    };
+    expect((await call('POST', '/plans', fractionalTrial)).body.plan?.trial_period).toBe(1.5);
   }, 120_000);
   afterAll(async () => {
     await stack?.stop();
@@ -195,6 +199,14 @@ describe('subscriptions, current usage and invoices API', () => {
     expect([proratedAdvanceSub.status, proratedAdvanceSub.body.subscription?.status]).toEqual([
       200,
       'active',
+    ]);
+    // Lago takes a fractional trial; prorata bills the fee by whole days, so refuses rather than rounds.
+    const halfDay = await call('POST', '/subscriptions', {
+      subscription: { external_customer_id: 'x', plan_code: 'half_day_trial', external_id: 'half_day_sub' },
+    });
+    expect([halfDay.status, halfDay.body.error_details]).toEqual([
+      422,
+      { plan_code: ['unsupported_trial_period'] },
     ]);
     // Other charges paid in advance (here unprorated) are not priced: refused, never billed in arrears.
     const advanceSub = await call('POST', '/subscriptions', {
