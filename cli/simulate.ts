@@ -83,9 +83,7 @@ export function runSimulate(args: readonly string[], io: CliIo): number {
   }
   const result = simulate(parsed.input, { explain: options.explain });
   if (options.format === 'json') {
-    io.stdout(
-      JSON.stringify(simulationOutput(result, parsed.input.metrics), null, 2) + '\n',
-    );
+    io.stdout(JSON.stringify(simulationOutput(result, parsed.input.metrics), null, 2) + '\n');
   } else {
     io.stdout(simulationTable(result, options.explain));
   }

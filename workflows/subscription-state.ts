@@ -477,6 +477,24 @@ export class SubscriptionState {
     return { invoice, next: this.successor(change, switched.next, switched.next.startedAt) };
   }
 
+  /** A termination cancels the downgrade waiting for the period end: its subscription's projection. */
+  cancelPendingPlanChange(asOf: number) {
+    const pending = this.pendingPlanChange;
+    if (!pending) return null;
+    this.pendingPlanChange = null;
+    return {
+      subscriptionId: pending.subscription.id,
+      status: 'canceled' as const,
+      startedAt: null,
+      terminatedAt: null,
+      canceledAt: asOf,
+      periodStartAt: null,
+      periodEndAt: null,
+      activeUnits: {},
+      asOf,
+    };
+  }
+
   // --- wallets ------------------------------------------------------------------------------
 
   /**

@@ -349,6 +349,8 @@ export async function subscriptionWorkflow(input: SubscriptionWorkflowInput): Pr
       for (const invoice of closed) await issue(invoice);
       await finalizeAllDrafts(state);
       if (final) await finalize(final);
+      const canceled = state.cancelPendingPlanChange(Date.now());
+      if (canceled) await activities.projectSubscription(canceled);
       upsertSearchAttributes([{ key: subscriptionStatusKey, value: state.status }]);
       await project();
       if (state.status === 'terminated') {

@@ -30,9 +30,9 @@ export function serializeSubscription(
     terminated_at: iso(s.terminated_at),
     canceled_at: iso(s.canceled_at),
     created_at: isoSeconds(s.created_at),
-    previous_plan_code: null,
-    next_plan_code: null,
-    downgrade_plan_date: null,
+    previous_plan_code: s.previous_plan_code ?? null,
+    next_plan_code: s.next_plan_code ?? null,
+    downgrade_plan_date: s.downgrade_plan_date ?? null,
     current_billing_period_started_at: iso(s.current_billing_period_started_at),
     current_billing_period_ending_at: s.current_billing_period_ending_at
       ? isoSeconds(new Date(s.current_billing_period_ending_at.getTime() - 1000))
