@@ -14,7 +14,8 @@ import {
 } from './webhooks';
 
 export type InvoiceWebhook = 'invoice.drafted' | 'invoice.created' | 'invoice.paid_credit_added';
-export type SubscriptionWebhook = 'subscription.started' | 'subscription.terminated';
+export type SubscriptionWebhook =
+  'subscription.started' | 'subscription.terminated' | 'subscription.trial_ended';
 
 /**
  * Lago's webhooks about invoices and subscriptions: the object as stored now, in Lago's shape, sent

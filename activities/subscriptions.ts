@@ -12,6 +12,8 @@ export interface SubscriptionProjection {
   canceledAt: number | null;
   periodStartAt: number | null;
   periodEndAt: number | null;
+  /** Lago's `trial_ended_at` once the trial has ended (absent from older workflow code: unchanged). */
+  trialEndedAt?: number | null;
   /** Active units now per metric code (decimal strings). */
   activeUnits: Record<string, string>;
   /** Workflow time of this projection: an older projection never overwrites a newer one. */
@@ -36,6 +38,7 @@ export function createSubscriptionActivities({ db }: { db: Db }) {
             canceled_at: at(p.canceledAt),
             current_billing_period_started_at: at(p.periodStartAt),
             current_billing_period_ending_at: at(p.periodEndAt),
+            ...(p.trialEndedAt === undefined ? {} : { trial_ended_at: at(p.trialEndedAt) }),
             active_units: p.activeUnits,
             projected_at: p.asOf,
             updated_at: new Date(),

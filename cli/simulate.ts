@@ -83,9 +83,7 @@ export function runSimulate(args: readonly string[], io: CliIo): number {
   }
   const result = simulate(parsed.input, { explain: options.explain });
   if (options.format === 'json') {
-    io.stdout(
-      JSON.stringify(simulationOutput(result, parsed.input.metrics, parsed.input.plan.code), null, 2) + '\n',
-    );
+    io.stdout(JSON.stringify(simulationOutput(result, parsed.input.metrics), null, 2) + '\n');
   } else {
     io.stdout(simulationTable(result, options.explain));
   }
@@ -118,7 +116,7 @@ function chargeLine(prefix: string, fee: ChargeFee): string {
   const days = fee.seatDays === null ? '' : `seat-days ${fee.seatDays}/${fee.durationDays}`;
   return [
     prefix.padEnd(20),
-    `${fee.chargeCode} (${fee.billableMetricCode})`.padEnd(28),
+    `${fee.chargeCode} (${fee.billableMetricCode})${fee.payInAdvance ? ' in advance' : ''}`.padEnd(28),
     `units ${fee.units}`.padEnd(14),
     (fee.proratedUnits === null ? '' : `prorated ${fee.proratedUnits}`).padEnd(20),
     days.padEnd(20),

@@ -18,6 +18,8 @@ import {
   type BillingTerms,
 } from '../src/billing/billing-cycle';
 import { meteredEventOf } from '../src/billing/billable-metric';
+import { hasInAdvanceCharges, issueInAdvanceInvoices } from '../src/billing/in-advance-cycle';
+import { trialEndOf } from '../src/billing/trial';
 import { isoSeconds } from '../src/billing/instant';
 import type { Invoice } from '../src/billing/invoice';
 import type { CreditableFee } from '../src/billing/credit-allocation';
@@ -30,6 +32,8 @@ import type {
   SubscriptionView,
 } from '../src/contracts/subscription-workflow';
 import type { PlanWithMetricsSnapshot } from '../src/contracts/subscription-input';
+import type { PlanChangeRequest } from '../src/contracts/subscription-workflow';
+import { downgradeCycleAtPeriodEnd, upgradeCycle } from '../src/billing/plan-change';
 
 /** Transaction ids remembered across continue-as-new (re-deliveries come within minutes). */
 export const SEEN_WINDOW = 5_000;
@@ -42,6 +46,23 @@ export interface SubscriptionIdentity {
   customerId: string;
   externalCustomerId: string;
   planCode: string;
+  /** Lago's `started_at` when the cycle starts earlier (an upgrade bills from the switch's local midnight). */
+  startedAt?: number;
+}
+
+/** A subscription of this external id that the workflow billed before the current one (Web UI memo). */
+export interface PlanChainEntry {
+  lago_id: string;
+  plan_code: string;
+  started_at: string;
+  terminated_at: string;
+}
+
+/** A downgrade waiting for the end of the current period. */
+export interface PendingPlanChange {
+  subscription: SubscriptionIdentity;
+  plan: PlanWithMetricsSnapshot;
+  endingAt: number | null;
 }
 
 export interface SubscriptionWorkflowInput {
@@ -61,12 +82,22 @@ export interface SubscriptionWorkflowInput {
   unrecorded?: SeatEventMessage[];
   planChanged?: boolean;
   eventsApplied?: number;
+  /** True once the trial's end was handled (`trial_ended_at` projected, webhook sent). */
+  trialEnded?: boolean;
+  /** A pending downgrade (docs/plan-changes.md). */
+  pendingPlanChange?: PendingPlanChange;
+  /** The subscriptions of this external id billed before the current one, oldest first. */
+  planChain?: PlanChainEntry[];
 }
 
 export class SubscriptionState {
   private readonly seen: Set<string>;
   private readonly seenOrder: string[];
   private readonly dirtyDrafts = new Set<string>();
+  /** Events arrived since pay-in-advance seats were last billed (each run checks once at start). */
+  private inAdvanceStale: boolean;
+  pendingPlanChange: PendingPlanChange | null = null;
+  planChain: PlanChainEntry[] = [];
 
   private constructor(
     readonly subscription: SubscriptionIdentity,
@@ -79,13 +110,15 @@ export class SubscriptionState {
     private unrecorded: SeatEventMessage[],
     private planChanged: boolean,
     private eventsApplied: number,
+    private trialEnded: boolean,
   ) {
     this.seenOrder = [...seen];
     this.seen = new Set(seen);
+    this.inAdvanceStale = hasInAdvanceCharges(cycle.terms.plan);
   }
 
   static fromInput(input: SubscriptionWorkflowInput): SubscriptionState {
-    return new SubscriptionState(
+    const state = new SubscriptionState(
       input.subscription,
       input.status,
       input.endingAt,
@@ -96,7 +129,11 @@ export class SubscriptionState {
       input.unrecorded ?? [],
       input.planChanged ?? false,
       input.eventsApplied ?? 0,
+      input.trialEnded ?? false,
     );
+    state.pendingPlanChange = input.pendingPlanChange ?? null;
+    state.planChain = input.planChain ?? [];
+    return state;
   }
 
   toInput(): SubscriptionWorkflowInput {
@@ -113,6 +150,9 @@ export class SubscriptionState {
       unrecorded: this.unrecorded,
       planChanged: this.planChanged,
       eventsApplied: this.eventsApplied,
+      trialEnded: this.trialEnded,
+      ...(this.pendingPlanChange ? { pendingPlanChange: this.pendingPlanChange } : {}),
+      ...(this.planChain.length > 0 ? { planChain: this.planChain } : {}),
     };
   }
 
@@ -138,6 +178,7 @@ export class SubscriptionState {
       if (!metered.ok) continue; // unknown metric or missing field: stored, never billed
       recordEvent(this.cycle, metered.event);
       this.eventsApplied++;
+      this.inAdvanceStale = hasInAdvanceCharges(this.cycle.terms.plan);
       for (const key of draftsAffectedBy(this.cycle, message.timestamp)) this.dirtyDrafts.add(key);
     }
   }
@@ -260,6 +301,35 @@ export class SubscriptionState {
 
   activate(): void {
     this.status = 'active';
+    this.inAdvanceStale = hasInAdvanceCharges(this.cycle.terms.plan);
+  }
+
+  // --- pay in advance and trials (SPEC section 8) ------------------------------------------
+
+  /** Seats may be due an `in_advance_charge` invoice (events arrived, or a new run or period). */
+  inAdvanceDue(): boolean {
+    return this.inAdvanceStale && this.status === 'active';
+  }
+
+  /** The `in_advance_charge` invoices of seats added and not yet billed in the period, issued at `now`. */
+  takeInAdvanceInvoices(now: number): ComputedInvoice[] {
+    this.inAdvanceStale = false;
+    return issueInAdvanceInvoices(this.cycle, now).map((invoice) => this.computed(invoice));
+  }
+
+  /** Lago's `trial_end_datetime`, or null without trial. */
+  private trialEndAt(): number | null {
+    return trialEndOf(this.cycle.terms.plan, this.cycle.startedAt, this.cycle.terms.timeZone);
+  }
+
+  /** True when the trial has ended at `now` and that was not handled yet. */
+  trialEndDue(now: number): boolean {
+    const end = this.trialEndAt();
+    return this.status === 'active' && !this.trialEnded && end !== null && now >= end;
+  }
+
+  markTrialEnded(): void {
+    this.trialEnded = true;
   }
 
   periodEndAt(): number {
@@ -318,7 +388,111 @@ export class SubscriptionState {
     const candidates = [this.status === 'pending' ? this.cycle.startedAt : this.cycle.period.endAt];
     for (const d of this.cycle.drafts) candidates.push(d.finalizesAt);
     if (this.endingAtMs !== null) candidates.push(this.endingAtMs);
+    const trialEnd = this.trialEnded ? null : this.trialEndAt();
+    if (trialEnd !== null && this.status === 'active') candidates.push(trialEnd);
     return Math.min(...candidates);
+  }
+
+  // --- plan changes (docs/plan-changes.md) -------------------------------------------------
+
+  /** Throws (in an update validator) when this plan change cannot be made now. */
+  validatePlanChange(request: PlanChangeRequest): void {
+    if (this.status !== 'active') throw new Error(`the subscription is ${this.status}`);
+    if (request.subscription_id === this.subscription.id) throw new Error('the same subscription');
+    if (request.at !== undefined) this.validateTermination(request.at);
+  }
+
+  /** The subscription that follows this one (same external id, customer, events, exactly-once window). */
+  private successor(change: PendingPlanChange, cycle: BillingCycle, startedAt: number): SubscriptionState {
+    const next = new SubscriptionState(
+      change.subscription,
+      'active',
+      change.endingAt,
+      cycle,
+      this.seenOrder,
+      this.nextSeq,
+      this.bootstrapped,
+      this.unrecorded,
+      false,
+      this.eventsApplied,
+      this.trialEnded, // a plan change does not start a trial again
+    );
+    this.unrecorded = [];
+    next.planChain = [
+      ...this.planChain,
+      {
+        lago_id: this.subscription.id,
+        plan_code: this.subscription.planCode,
+        started_at: isoSeconds(this.subscription.startedAt ?? this.cycle.startedAt),
+        terminated_at: isoSeconds(startedAt),
+      },
+    ];
+    if (cycle.startedAt !== startedAt) next.subscription.startedAt = startedAt;
+    return next;
+  }
+
+  /** What a plan change request becomes once it is the pending (or immediate) change. */
+  static pendingChangeOf(state: SubscriptionState, request: PlanChangeRequest): PendingPlanChange {
+    return {
+      subscription: {
+        ...state.subscription,
+        id: request.subscription_id,
+        planCode: request.plan.plan.code,
+        startedAt: undefined,
+      },
+      plan: request.plan,
+      endingAt: request.ending_at,
+    };
+  }
+
+  /**
+   * An upgrade at `at`: periods that ended before it are closed first (`onClosed`), then this
+   * subscription is terminated with its final invoice (days before the switch's local day) and the
+   * returned state bills the new plan from that day. Open drafts are the caller's to finalize now.
+   */
+  upgrade(
+    at: number,
+    change: PendingPlanChange,
+    onClosed: (invoice: ComputedInvoice) => void,
+  ): { final: ComputedInvoice | null; next: SubscriptionState } {
+    while (at >= this.cycle.period.endAt) onClosed(this.closePeriod());
+    const result = upgradeCycle(this.cycle, at, change.plan.plan, change.plan.metrics);
+    if (!result.ok) throw new Error(`upgrade refused: ${result.error}`);
+    this.status = 'terminated';
+    this.pendingPlanChange = null;
+    return { final: this.computed(result.invoice), next: this.successor(change, result.next, at) };
+  }
+
+  /**
+   * The pending downgrade at the end of the current period: this subscription's last period is
+   * closed (its whole-period invoice; a draft to finalize now, a terminated subscription has no
+   * grace) and the returned state bills the new plan from the period end.
+   */
+  switchToPendingPlan(): { invoice: ComputedInvoice; next: SubscriptionState } {
+    const change = this.pendingPlanChange as PendingPlanChange;
+    const switched = downgradeCycleAtPeriodEnd(this.cycle, change.plan.plan, change.plan.metrics);
+    this.status = 'terminated';
+    this.pendingPlanChange = null;
+    const invoice = this.computed(switched.invoice);
+    return { invoice, next: this.successor(change, switched.next, switched.next.startedAt) };
+  }
+
+  /** A termination cancels the downgrade waiting for the period end: its subscription's projection. */
+  cancelPendingPlanChange(asOf: number) {
+    const pending = this.pendingPlanChange;
+    if (!pending) return null;
+    this.pendingPlanChange = null;
+    return {
+      subscriptionId: pending.subscription.id,
+      status: 'canceled' as const,
+      startedAt: null,
+      terminatedAt: null,
+      canceledAt: asOf,
+      periodStartAt: null,
+      periodEndAt: null,
+      activeUnits: {},
+      asOf,
+    };
   }
 
   // --- wallets ------------------------------------------------------------------------------
@@ -333,6 +507,7 @@ export class SubscriptionState {
     const fees: CreditableFee[] = [];
     if (this.status === 'active') {
       for (const fee of currentUsage(this.cycle)?.charges ?? []) {
+        if (fee.payInAdvance) continue; // already invoiced when each seat was added
         fees.push({
           feeType: 'charge',
           amountCents: fee.amountCents,
@@ -411,11 +586,12 @@ export class SubscriptionState {
     return {
       subscriptionId: this.subscription.id,
       status: this.status,
-      startedAt: this.status === 'pending' ? null : this.cycle.startedAt,
+      startedAt: this.status === 'pending' ? null : (this.subscription.startedAt ?? this.cycle.startedAt),
       terminatedAt: this.status === 'terminated' ? this.cycle.terminatedAt : null,
       canceledAt: this.status === 'canceled' ? asOf : null,
       periodStartAt: this.status === 'active' ? Math.max(period.startAt, this.cycle.startedAt) : null,
       periodEndAt: this.status === 'active' ? period.endAt : null,
+      trialEndedAt: this.trialEnded ? this.trialEndAt() : null,
       activeUnits: this.activeUnits(),
       asOf,
     };
@@ -434,6 +610,15 @@ export class SubscriptionState {
       );
     }
     if (this.cycle.drafts.length > 0) lines.push(`Draft invoices: ${this.draftIds().join(', ')}`);
+    const pending = this.pendingPlanChange;
+    if (pending)
+      lines.push(
+        `Downgrade to ${pending.subscription.planCode} (${pending.subscription.id}) at ${isoSeconds(this.cycle.period.endAt)}`,
+      );
+    for (const before of this.planChain)
+      lines.push(
+        `Before: ${before.plan_code} (${before.lago_id}) ${before.started_at} → ${before.terminated_at}`,
+      );
     return lines.join('\n');
   }
 }

@@ -14,6 +14,7 @@ import {
   proxyActivities,
   setCurrentDetails,
   setHandler,
+  upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -24,13 +25,19 @@ import {
   endingAtSignal,
   finalizeInvoiceUpdate,
   planChangedSignal,
+  planChangeUpdate,
   seatEventsSignal,
   seatLedgerQuery,
   subscriptionQuery,
   terminateUpdate,
 } from '../src/temporal/messages';
-import { subscriptionStatusKey } from '../src/temporal/search-attributes';
-import type { ComputedInvoice, TerminateResult } from '../src/contracts/subscription-workflow';
+import { planCodeKey, subscriptionStatusKey } from '../src/temporal/search-attributes';
+import type {
+  ComputedInvoice,
+  PlanChangeRequest,
+  PlanChangeResult,
+  TerminateResult,
+} from '../src/contracts/subscription-workflow';
 import { SubscriptionState, type SubscriptionWorkflowInput } from './subscription-state';
 import { allocateCredits } from '../src/billing/credit-allocation';
 import { creditableInvoice, lagoAmountsWithCredits } from '../src/billing/lago-shapes';
@@ -55,8 +62,8 @@ async function notify(send: () => Promise<unknown>): Promise<void> {
 }
 
 export async function subscriptionWorkflow(input: SubscriptionWorkflowInput): Promise<TerminateResult> {
-  const state = SubscriptionState.fromInput(input);
-  const subscriptionId = input.subscription.id;
+  // One workflow per external id: a plan change hands `state` over to the next subscription.
+  let state = SubscriptionState.fromInput(input);
   // Runs started before wallets existed never report usage (their saved histories replay unchanged).
   const reportsUsage = patched('wallet-ongoing-usage');
   let usageChanged = reportsUsage;
@@ -64,6 +71,9 @@ export async function subscriptionWorkflow(input: SubscriptionWorkflowInput): Pr
   let terminateAt: number | null = null;
   let result: TerminateResult | null = null;
   const finalizeAsked: string[] = [];
+  let planChangeAsked: PlanChangeRequest | null = null;
+  const planChangeResults = new Map<string, PlanChangeResult>();
+  if (state.planChain.length > 0) upsertMemo({ plan_changes: state.planChain });
 
   setHandler(seatEventsSignal, (batch) => {
     state.receive(batch);
@@ -90,6 +100,21 @@ export async function subscriptionWorkflow(input: SubscriptionWorkflowInput): Pr
           );
         }
         if (request.terminated_at !== undefined) state.validateTermination(request.terminated_at);
+      },
+    },
+  );
+  setHandler(
+    planChangeUpdate,
+    async (request) => {
+      planChangeAsked = request;
+      await condition(() => planChangeResults.has(request.subscription_id));
+      return planChangeResults.get(request.subscription_id)!;
+    },
+    {
+      validator: (request) => {
+        if (planChangeAsked !== null || terminateAt !== null)
+          throw ApplicationFailure.nonRetryable('another change is in progress', 'change_in_progress');
+        state.validatePlanChange(request);
       },
     },
   );
@@ -172,6 +197,73 @@ export async function subscriptionWorkflow(input: SubscriptionWorkflowInput): Pr
     setCurrentDetails(state.details());
   }
 
+  /** A terminated subscription has no grace: its drafts are final now, oldest first. */
+  async function finalizeAllDrafts(ended: SubscriptionState): Promise<void> {
+    for (const id of ended.draftIds()) {
+      const draft = ended.finalizeDraft(id);
+      if (draft) await finalize(draft);
+    }
+  }
+
+  /**
+   * A plan change switches (docs/plan-changes.md): the ended subscription's invoices are issued and
+   * final, it is projected terminated, then `next` becomes the workflow's subscription (Web UI:
+   * PlanCode search attribute and the `plan_changes` memo).
+   */
+  async function handOver(
+    ended: SubscriptionState,
+    closed: ComputedInvoice[],
+    final: ComputedInvoice | null,
+    next: SubscriptionState,
+  ): Promise<void> {
+    for (const invoice of closed) await issue(invoice);
+    await finalizeAllDrafts(ended);
+    if (final) await finalize(final);
+    await activities.projectSubscription(ended.projection(Date.now()));
+    await notify(() =>
+      webhooks.notifySubscription({
+        subscriptionId: ended.subscription.id,
+        webhookType: 'subscription.terminated',
+      }),
+    );
+    state = next;
+    upsertSearchAttributes([{ key: planCodeKey, value: state.subscription.planCode }]);
+    upsertMemo({ plan_changes: state.planChain });
+    await project();
+    await notify(() =>
+      webhooks.notifySubscription({
+        subscriptionId: state.subscription.id,
+        webhookType: 'subscription.started',
+      }),
+    );
+  }
+
+  async function changePlan(request: PlanChangeRequest, now: number): Promise<PlanChangeResult> {
+    const change = SubscriptionState.pendingChangeOf(state, request);
+    const previous = state;
+    const answer = { kind: request.kind, previous_subscription_id: previous.subscription.id };
+    if (request.kind === 'downgrade') {
+      state.pendingPlanChange = change;
+      setCurrentDetails(state.details());
+      return {
+        ...answer,
+        subscription_id: request.subscription_id,
+        switches_at: state.periodEndAt(),
+        final_invoice_id: null,
+      };
+    }
+    const at = request.at ?? now;
+    const closed: ComputedInvoice[] = [];
+    const { final, next } = previous.upgrade(at, change, (invoice) => closed.push(invoice));
+    await handOver(previous, closed, final, next);
+    return {
+      ...answer,
+      subscription_id: request.subscription_id,
+      switches_at: at,
+      final_invoice_id: final?.id ?? null,
+    };
+  }
+
   if (!state.bootstrapped) {
     // Events stored before the subscription existed (or before its workflow started) count too.
     let after: { createdAt: number; id: string } | undefined;
@@ -184,7 +276,10 @@ export async function subscriptionWorkflow(input: SubscriptionWorkflowInput): Pr
     await project();
     if (state.status === 'active') {
       await notify(() =>
-        webhooks.notifySubscription({ subscriptionId, webhookType: 'subscription.started' }),
+        webhooks.notifySubscription({
+          subscriptionId: state.subscription.id,
+          webhookType: 'subscription.started',
+        }),
       );
     }
   }
@@ -193,9 +288,11 @@ export async function subscriptionWorkflow(input: SubscriptionWorkflowInput): Pr
     await condition(
       () =>
         terminateAt !== null ||
+        planChangeAsked !== null ||
         finalizeAsked.length > 0 ||
         state.hasUnrecordedEvents() ||
         state.hasDirtyDrafts() ||
+        state.inAdvanceDue() ||
         usageReportDue() ||
         workflowInfo().continueAsNewSuggested,
       Math.max(
@@ -223,7 +320,23 @@ export async function subscriptionWorkflow(input: SubscriptionWorkflowInput): Pr
       upsertSearchAttributes([{ key: subscriptionStatusKey, value: 'active' }]);
       await project();
       await notify(() =>
-        webhooks.notifySubscription({ subscriptionId, webhookType: 'subscription.started' }),
+        webhooks.notifySubscription({
+          subscriptionId: state.subscription.id,
+          webhookType: 'subscription.started',
+        }),
+      );
+    }
+
+    // Pay-in-advance seats (SPEC section 8): an invoice per seat added and not billed in the period.
+    if (state.inAdvanceDue()) for (const invoice of state.takeInAdvanceInvoices(now)) await issue(invoice);
+    if (state.trialEndDue(now)) {
+      state.markTrialEnded();
+      await project();
+      await notify(() =>
+        webhooks.notifySubscription({
+          subscriptionId: state.subscription.id,
+          webhookType: 'subscription.trial_ended',
+        }),
       );
     }
 
@@ -234,17 +347,18 @@ export async function subscriptionWorkflow(input: SubscriptionWorkflowInput): Pr
       const closed: ComputedInvoice[] = [];
       const final = state.terminate(terminateAt, (invoice) => closed.push(invoice));
       for (const invoice of closed) await issue(invoice);
-      // A terminated subscription has no grace: its drafts are final now, oldest first.
-      for (const id of state.draftIds()) {
-        const draft = state.finalizeDraft(id);
-        if (draft) await finalize(draft);
-      }
+      await finalizeAllDrafts(state);
       if (final) await finalize(final);
+      const canceled = state.cancelPendingPlanChange(Date.now());
+      if (canceled) await activities.projectSubscription(canceled);
       upsertSearchAttributes([{ key: subscriptionStatusKey, value: state.status }]);
       await project();
       if (state.status === 'terminated') {
         await notify(() =>
-          webhooks.notifySubscription({ subscriptionId, webhookType: 'subscription.terminated' }),
+          webhooks.notifySubscription({
+            subscriptionId: state.subscription.id,
+            webhookType: 'subscription.terminated',
+          }),
         );
       }
       if (reportsUsage) await reportUsage(Date.now());
@@ -253,13 +367,25 @@ export async function subscriptionWorkflow(input: SubscriptionWorkflowInput): Pr
       return result;
     }
 
+    if (planChangeAsked !== null) {
+      const request: PlanChangeRequest = planChangeAsked;
+      planChangeResults.set(request.subscription_id, await changePlan(request, now));
+      planChangeAsked = null;
+    }
+
     if (usageReportDue()) await reportUsage(now);
 
     if (state.status === 'active' && now >= state.periodEndAt()) {
-      if (state.planReloadDue())
-        state.usePlanFromNextPeriod(await activities.loadPlanSnapshot(state.planSource()));
-      await issue(state.closePeriod());
-      await project();
+      if (state.pendingPlanChange) {
+        const previous = state;
+        const { invoice, next } = previous.switchToPendingPlan();
+        await handOver(previous, [invoice], null, next);
+      } else {
+        if (state.planReloadDue())
+          state.usePlanFromNextPeriod(await activities.loadPlanSnapshot(state.planSource()));
+        await issue(state.closePeriod());
+        await project();
+      }
       await condition(allHandlersFinished);
       return continueAsNew<typeof subscriptionWorkflow>(state.toInput());
     }

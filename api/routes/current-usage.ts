@@ -7,7 +7,7 @@ import { registerRoute } from '../openapi';
 import { parseQuery } from '../validation';
 import { currentUsageQuery as currentUsageParams } from '../../src/contracts/lago/invoice';
 import { findCustomer } from '../../src/store/customers';
-import { findSubscription } from '../../src/store/subscriptions';
+import { findSubscriptionWithStatus } from '../../src/store/subscriptions';
 import { currentUsageQuery } from '../../src/temporal/messages';
 
 registerRoute({
@@ -34,9 +34,8 @@ export function currentUsageRoutes(deps: ApiDeps): Router {
     const customer = await findCustomer(deps.db, org._id, String(req.params.externalId));
     if (!customer) throw notFound('customer');
     const q = parseQuery(req, currentUsageParams);
-    const sub = await findSubscription(deps.db, org._id, q.external_subscription_id);
-    if (sub?.external_customer_id !== customer.external_id || sub.status !== 'active')
-      throw methodNotAllowed('no_active_subscription');
+    const sub = await findSubscriptionWithStatus(deps.db, org._id, q.external_subscription_id, ['active']);
+    if (sub?.external_customer_id !== customer.external_id) throw methodNotAllowed('no_active_subscription');
     let usage;
     try {
       // A real gRPC deadline: the call is cancelled, not left pending, when no worker answers.

@@ -20,8 +20,10 @@ import { currentBillingPeriod } from '../../src/billing/billing-period';
 import { scheduleOf } from '../../src/billing/billing-cycle';
 import { buildSubscriptionWorkflowInput } from '../../src/temporal/subscription-input';
 import { upsertCustomer } from '../../src/store/customers';
+import { changeSubscriptionPlan } from '../plan-change';
 import {
   findSubscription,
+  findSubscriptionWithStatus,
   insertSubscription,
   listSubscriptionPage,
   type SubscriptionStatus,
@@ -117,16 +119,15 @@ export function subscriptionRoutes(deps: ApiDeps): Router {
 
     /**
      * A subscription with this external id is stored (a retried create, or a concurrent one that
-     * won): the same create answers it; another plan or customer is refused.
+     * won): the same create answers it; another plan is a plan change (api/plan-change.ts);
+     * another customer is refused.
      */
     const answerStored = async (stored: SubscriptionDoc | null) => {
-      if (
-        !stored ||
-        stored.plan_code !== input.plan_code ||
-        stored.external_customer_id !== input.external_customer_id
-      ) {
-        // Upgrades and downgrades (a new plan on the same external id) are not supported yet.
+      if (!stored || stored.external_customer_id !== input.external_customer_id)
         throw validationErrors({ external_id: ['value_already_exist'] });
+      if (stored.plan_code !== input.plan_code) {
+        const changed = await changeSubscriptionPlan(deps, stored, planWithMetrics, input);
+        return res.json({ subscription: await render(changed) });
       }
       // Make sure its workflow runs (USE_EXISTING), return it as it is.
       await startSubscriptionWorkflow(deps, stored);
@@ -177,8 +178,9 @@ export function subscriptionRoutes(deps: ApiDeps): Router {
   router.get('/:externalId', async (req, res) => {
     const org = organizationOf(req);
     const q = parseQuery(req, subscriptionStatusQuery);
-    const found = await findSubscription(db, org._id, String(req.params.externalId));
-    const doc = found?.status === (q.status ?? 'active') ? found : null;
+    const doc = await findSubscriptionWithStatus(db, org._id, String(req.params.externalId), [
+      q.status ?? 'active',
+    ]);
     if (!doc) throw notFound('subscription');
     res.json({ subscription: await render(doc) });
   });
@@ -214,8 +216,10 @@ export function subscriptionRoutes(deps: ApiDeps): Router {
   router.put('/:externalId', async (req, res) => {
     const org = organizationOf(req);
     const input = parseRoot(req, ROOT, subscriptionUpdateInput);
-    const found = await findSubscription(db, org._id, String(req.params.externalId));
-    const doc = found?.status === 'active' || found?.status === 'pending' ? found : null;
+    const externalId = String(req.params.externalId);
+    const doc =
+      (await findSubscriptionWithStatus(db, org._id, externalId, ['active'])) ??
+      (await findSubscriptionWithStatus(db, org._id, externalId, ['pending']));
     if (!doc) throw notFound('subscription');
     const set: Partial<SubscriptionDoc> = { updated_at: new Date() };
     if (input.name !== undefined) set.name = input.name;
@@ -233,9 +237,13 @@ export function subscriptionRoutes(deps: ApiDeps): Router {
   router.delete('/:externalId', async (req, res) => {
     const org = organizationOf(req);
     const q = parseQuery(req, subscriptionStatusQuery);
-    const found = await findSubscription(db, org._id, String(req.params.externalId));
-    const doc = found?.status === (q.status ?? 'active') ? found : null;
+    const doc = await findSubscriptionWithStatus(db, org._id, String(req.params.externalId), [
+      q.status ?? 'active',
+    ]);
     if (!doc || (doc.status !== 'active' && doc.status !== 'pending')) throw notFound('subscription');
+    // A pending downgrade ends with the subscription it replaces (terminate that one instead).
+    if (doc.status === 'pending' && doc.previous_subscription_id)
+      throw validationErrors({ status: ['pending_plan_change'] });
     const ended = await terminateSubscriptionWorkflow(deps, doc);
     res.json({ subscription: await render(ended) });
   });

@@ -40,14 +40,19 @@ import { addDays, localDateOf, startOfLocalDay, type LocalDate } from './local-t
 import type { Plan } from './plan';
 import {
   applySeatEvent,
-  copyLedger,
   emptyLedger,
   rollLedger,
   type LedgerApplyOutcome,
   type MeteredEvent,
   type SeatLedger,
 } from './seat-ledger';
-import { computeSubscriptionFee } from './subscription-fee';
+import {
+  inAdvanceRenewalFees,
+  startInAdvancePeriod,
+  withInAdvanceUsage,
+  type InAdvanceBilled,
+} from './in-advance-cycle';
+import { planSubscriptionFee } from './trial';
 
 /** Everything that prices a subscription, as of a period. */
 export interface BillingTerms {
@@ -92,6 +97,8 @@ export interface BillingCycle {
   /** Invoices still in their grace period, oldest first. */
   drafts: InvoiceScope[];
   terminatedAt: number | null;
+  /** Seats billed in advance in the current period (in-advance-cycle.ts); absent without such charges. */
+  inAdvance?: InAdvanceBilled;
 }
 
 export interface ComputeOptions {
@@ -157,12 +164,16 @@ export function computeInvoice(
   const { plan } = terms;
   const window: ChargeWindow = { period: scope.period, fromAt: scope.fromAt, toAt: scope.toAt };
   const fees: Fee[] = [];
-  if (scope.invoicingReason === 'subscription_starting') {
-    fees.push(computeSubscriptionFee(plan, window, terms.timeZone, true));
+  if (scope.toAt < scope.fromAt) {
+    // No day to bill: a subscription replaced on the first day of its window (plan-change.ts).
+  } else if (scope.invoicingReason === 'subscription_starting') {
+    fees.push(planSubscriptionFee(plan, window, terms.timeZone, terms.anchorLocalDate, true));
   } else {
-    if (!plan.payInAdvance) fees.push(computeSubscriptionFee(plan, window, terms.timeZone));
+    if (!plan.payInAdvance)
+      fees.push(planSubscriptionFee(plan, window, terms.timeZone, terms.anchorLocalDate));
     const table = periodDayTable(scope.period, terms.timeZone);
     for (const charge of plan.charges) {
+      if (charge.payInAdvance) continue; // billed per add (in-advance-cycle.ts), renewed below
       const metric = metricFor(terms.metrics, charge.billableMetricCode);
       const fee = computeChargeFee(
         charge,
@@ -175,12 +186,15 @@ export function computeInvoice(
       );
       if (isPersistableFee(fee)) fees.push(fee);
     }
+    if (scope.invoicingReason === 'subscription_periodic')
+      fees.push(...inAdvanceRenewalFees(plan, ledger, scheduleOf(terms), scope.period));
     if (scope.advancePeriod) {
       fees.push(
-        computeSubscriptionFee(
+        planSubscriptionFee(
           plan,
           chargeWindow(scope.advancePeriod, scope.advancePeriod.startAt),
           terms.timeZone,
+          terms.anchorLocalDate,
           true,
         ),
       );
@@ -256,6 +270,7 @@ export function closePeriod(cycle: BillingCycle, options: ComputeOptions = {}): 
   };
   const invoice = issue(cycle, scope, options);
   cycle.period = following;
+  startInAdvancePeriod(cycle);
   compact(cycle);
   return invoice;
 }
@@ -297,19 +312,21 @@ export type TerminationError =
  * Terminates the subscription at `terminatedAt`, inside the current period (close due periods
  * first): returns the `subscription_terminating` invoice for `[F, terminated_at]` (the termination
  * day counts, D unchanged), final at once. Drafts still open should be finalized by the caller
- * now, oldest first, before this invoice (a terminated subscription has no grace).
+ * now, oldest first, before this invoice (a terminated subscription has no grace). `billedUntil`
+ * ends the charge window earlier (an upgrade bills the old plan up to the day before the switch).
  */
 export function terminate(
   cycle: BillingCycle,
   terminatedAt: number,
   options: ComputeOptions = {},
+  billedUntil: number = terminatedAt,
 ): { ok: true; invoice: Invoice } | { ok: false; error: TerminationError } {
   if (cycle.terminatedAt !== null) return { ok: false, error: 'already_terminated' };
   if (terminatedAt < cycle.startedAt) return { ok: false, error: 'before_start' };
   if (terminatedAt < cycle.period.startAt) return { ok: false, error: 'before_current_period' };
   if (terminatedAt >= cycle.period.endAt) return { ok: false, error: 'after_current_period' };
   const { terms, period } = cycle;
-  const window = chargeWindow(period, cycle.startedAt, terminatedAt);
+  const window = chargeWindow(period, cycle.startedAt, Math.min(terminatedAt, billedUntil));
   const scope: InvoiceScope = {
     key: scopeKey('subscription_terminating', period),
     invoicingReason: 'subscription_terminating',
@@ -326,33 +343,11 @@ export function terminate(
   return { ok: true, invoice };
 }
 
-/**
- * An upgrade (SPEC section 2): immediate. The current subscription is terminated at `switchAt` (its
- * terminating invoice bills the switch day, on the old plan) and a new cycle starts with the new
- * plan at the next local midnight, with the same anchor and the seats carried over (a copy of the
- * ledger), so the switch day is billed once. A downgrade waits for the period boundary:
- * `closePeriod`, then `usePlan`.
- */
-export function upgradePlan(
-  cycle: BillingCycle,
-  switchAt: number,
-  plan: Plan,
-  metrics: BillableMetric[],
-  options: ComputeOptions = {},
-): { ok: true; invoice: Invoice; next: BillingCycle } | { ok: false; error: TerminationError } {
-  const ended = terminate(cycle, switchAt, options);
-  if (!ended.ok) return ended;
-  const { timeZone } = cycle.terms;
-  const nextDayAt = startOfLocalDay(addDays(localDateOf(switchAt, timeZone), 1), timeZone);
-  const next = openCycle({ ...cycle.terms, plan, metrics }, nextDayAt, copyLedger(cycle.ledger));
-  return { ok: true, invoice: ended.invoice, next };
-}
-
 /** Current usage of the current period, or null once terminated. */
 export function currentUsage(cycle: BillingCycle, options: ComputeOptions = {}): CurrentUsage | null {
   if (cycle.terminatedAt !== null) return null;
   const { terms } = cycle;
-  return computeCurrentUsage(
+  const usage = computeCurrentUsage(
     terms.plan,
     terms.metrics,
     cycle.ledger,
@@ -361,6 +356,7 @@ export function currentUsage(cycle: BillingCycle, options: ComputeOptions = {}):
     terms.timeZone,
     options.explain ?? false,
   );
+  return withInAdvanceUsage(usage, cycle);
 }
 
 /** Rolls the ledger to the start of the oldest period that may still be computed. */

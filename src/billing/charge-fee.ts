@@ -44,6 +44,8 @@ export interface ChargeFee {
   currency: string;
   /** Per seat stints and days when an explanation was asked for. */
   seats: SeatDays[] | null;
+  /** A pay-in-advance charge's fee (an add, or a renewal); absent: in arrears. */
+  payInAdvance?: boolean;
 }
 
 export function computeChargeFee(

@@ -96,7 +96,9 @@ export function inAdvanceRenewal(
 /**
  * The in-advance fees still due in a period: one per seat whose first effective add in the window
  * is not covered by the renewal and whose key is not in `alreadyBilled` (seats billed earlier in
- * the period, renewal included). Sorted by add time, then seat key.
+ * the period, renewal included). With `renewed` false (a first period that starts on its first
+ * instant: nothing renewed it), seats active at the start are billed like adds then. Sorted by add
+ * time, then seat key.
  */
 export function inAdvanceSeatFees(
   metric: MetricLedger | null,
@@ -105,10 +107,12 @@ export function inAdvanceSeatFees(
   price: string,
   currency: string,
   alreadyBilled: ReadonlySet<string>,
+  renewed = true,
 ): InAdvanceSeatFee[] {
   const durationDays = window.period.durationDays;
   const lastDay = durationDays - 1;
-  const renewing = opensPeriod(window);
+  // `renewed: false`: a first period that starts on its first instant had no renewal.
+  const renewing = opensPeriod(window) && renewed;
   const fees: InAdvanceSeatFee[] = [];
   for (const add of firstAdds(metric, window, table)) {
     if (alreadyBilled.has(add.seatKey)) continue;

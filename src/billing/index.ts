@@ -17,6 +17,7 @@ export * from './seat-days';
 export * from './event-totals';
 export * from './charge-fee';
 export * from './in-advance-seats';
+export * from './in-advance-cycle';
 export * from './subscription-fee';
 export * from './trial';
 export * from './plan-change';

@@ -9,7 +9,8 @@ import type { SubscriptionFee } from './subscription-fee';
 export type Fee = SubscriptionFee | ChargeFee;
 export type FeeType = Fee['feeType'];
 
-export type InvoicingReason = 'subscription_starting' | 'subscription_periodic' | 'subscription_terminating';
+export type InvoicingReason =
+  'subscription_starting' | 'subscription_periodic' | 'subscription_terminating' | 'in_advance_charge';
 export type InvoiceStatus = 'draft' | 'finalized';
 export type PaymentStatus = 'pending' | 'succeeded';
 

@@ -30,6 +30,8 @@ export interface LagoFee {
   amount_cents: number;
   amount_currency: string;
   precise_amount: string | null;
+  /** Lago's fee flag: a subscription fee billed ahead of its period, or a pay-in-advance charge's fee. */
+  pay_in_advance: boolean;
 }
 
 export function lagoFee(fee: Fee, metrics: readonly BillableMetric[]): LagoFee {
@@ -50,6 +52,7 @@ export function lagoFee(fee: Fee, metrics: readonly BillableMetric[]): LagoFee {
       amount_cents: fee.amountCents,
       amount_currency: fee.currency,
       precise_amount: fee.preciseAmount,
+      pay_in_advance: fee.inAdvance,
     };
   }
   return {
@@ -68,6 +71,7 @@ export function lagoFee(fee: Fee, metrics: readonly BillableMetric[]): LagoFee {
     amount_cents: fee.amountCents,
     amount_currency: fee.currency,
     precise_amount: fee.preciseAmount,
+    pay_in_advance: fee.payInAdvance === true,
   };
 }
 
@@ -273,7 +277,7 @@ export type LagoSimulatedInvoice = { number: string; plan_code: string } & Omit<
   LagoInvoiceAmounts,
   'fees'
 > & {
-    fees: (LagoFee & { pay_in_advance: boolean })[];
+    fees: LagoFee[];
     applied_credits: LagoCreditApplied[];
   };
 
@@ -288,18 +292,12 @@ function creditApplied(take: CreditTake): LagoCreditApplied {
 export function lagoSimulatedInvoice(
   simulated: SimulatedInvoice,
   metrics: readonly BillableMetric[],
-  planCode: string,
 ): LagoSimulatedInvoice {
   const amounts = lagoInvoiceAmounts(simulated.invoice, metrics);
   return {
     number: simulated.number,
-    plan_code: planCode,
+    plan_code: simulated.planCode,
     ...amounts,
-    // Charges are billed in arrears by the cycle today; only the subscription fee may be in advance.
-    fees: amounts.fees.map((fee, i) => {
-      const source = simulated.invoice.fees[i] as Fee;
-      return { ...fee, pay_in_advance: source.feeType === 'subscription' && source.inAdvance };
-    }),
     applied_credits: simulated.credits.map(creditApplied),
   };
 }
@@ -314,10 +312,9 @@ export interface SimulationOutput {
 export function simulationOutput(
   result: SimulationResult,
   metrics: readonly BillableMetric[],
-  planCode: string,
 ): SimulationOutput {
   return {
-    invoices: result.invoices.map((simulated) => lagoSimulatedInvoice(simulated, metrics, planCode)),
+    invoices: result.invoices.map((simulated) => lagoSimulatedInvoice(simulated, metrics)),
     current_usage: result.currentUsage ? lagoCustomerUsage(result.currentUsage, metrics) : null,
     wallets: result.wallets.map((wallet) => lagoWalletBalance(wallet, result.walletTransactions)),
   };

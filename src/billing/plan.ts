@@ -14,6 +14,11 @@ export interface Charge {
   prorated: boolean;
   properties: ChargeProperties;
   invoiceDisplayName: string | null;
+  /**
+   * Billed when each seat is added (SPEC section 8, `in-advance-cycle.ts`): prorated standard
+   * charges only. Absent (older workflow states) means in arrears.
+   */
+  payInAdvance?: boolean;
 }
 
 export interface Plan {
@@ -25,4 +30,6 @@ export interface Plan {
   /** Subscription fee billed at the start of each period instead of at its end (see subscription-fee.ts). */
   payInAdvance: boolean;
   charges: Charge[];
+  /** Lago's `trial_period`, whole days without subscription fee (trial.ts). Absent: no trial. */
+  trialPeriodDays?: number;
 }

@@ -12,6 +12,8 @@
  * - at one instant, in this order: wallets are created (and granted), the opening invoice is issued,
  *   drafts whose grace period ends are finalized (oldest first), the period ending then is closed,
  *   the subscription is terminated; events that have arrived by that instant are applied first;
+ * - pay-in-advance seats (SPEC section 8) are billed when their event arrives, those known at the
+ *   start when the subscription opens, those of a new period right after the close;
  * - credits are applied when an invoice is finalized (at once without grace, else `grace` days after
  *   the billing day); a draft still in grace at `asOf` stays a draft, without credits or number;
  * - at termination, open drafts are finalized first (oldest first), then the terminating invoice.
@@ -36,11 +38,13 @@ import {
   type ComputeOptions,
 } from './billing-cycle';
 import type { BillingTime } from './billing-period';
+import { issueInAdvanceInvoices } from './in-advance-cycle';
 import { allocateCredits, type CreditTake } from './credit-allocation';
 import type { CurrentUsage } from './current-usage';
 import { draftInvoiceNumber, finalizedWithCredits, invoiceNumber, type Invoice } from './invoice';
 import { localDateOf } from './local-time';
 import type { Plan } from './plan';
+import { downgradeCycleAtPeriodEnd, planChangeKind, upgradeCycle } from './plan-change';
 import type { MeteredEvent } from './seat-ledger';
 import { creditWallet, expireWallet, newWallet, type Wallet, type WalletAppliesTo } from './wallet';
 import { topUpAmount } from './wallet-topup';
@@ -71,7 +75,13 @@ export interface WalletSetup {
 export interface SimulationInput {
   customer: { externalId: string; timeZone: string; graceDays: number };
   metrics: BillableMetric[];
+  /** The plan the subscription starts on. */
   plan: Plan;
+  /**
+   * Plan changes asked (Lago's `POST /subscriptions` with the same external id), in time order:
+   * an upgrade switches at `at`, a downgrade at the end of the period then (plan-change.ts).
+   */
+  planChanges?: SimulationPlanChange[];
   subscription: {
     externalId: string;
     billingTime: BillingTime;
@@ -88,8 +98,17 @@ export interface SimulationInput {
   customerSequentialId: number;
 }
 
+export interface SimulationPlanChange {
+  at: number;
+  plan: Plan;
+}
+
 export interface SimulatedInvoice {
   invoice: Invoice;
+  /** The plan of the subscription it bills (each plan change makes a new subscription). */
+  planCode: string;
+  /** Which subscription of the external id: 0 for the first, then one more per plan change. */
+  generation: number;
   /** `{PREFIX}-{customer:3}-{invoice:3}` once finalized, `{PREFIX}-DRAFT` before. */
   number: string;
   /** Credits applied at finalization, one per wallet. */
@@ -156,14 +175,24 @@ export function simulate(input: SimulationInput, options: ComputeOptions = {}): 
   const terminatedAt = input.subscription.terminatedAt;
   let cycle: BillingCycle | null = null;
   let terminated = false;
+  const planChanges = [...(input.planChanges ?? [])].sort((a, b) => a.at - b.at);
+  let nextPlanChange = 0;
+  let generation = 0;
+  let pendingDowngrade: Plan | null = null;
 
   // Events sent before the subscription exists wait in storage; the cycle loads them when it opens.
-  const receiveUntil = (at: number): void => {
+  // Once it is open, each arrival bills its pay-in-advance seats at once (in-advance-cycle.ts).
+  const receiveUntil = (at: number, billEach = true): void => {
     if (!cycle) return;
     while (nextArrival < arrivals.length && (arrivals[nextArrival] as Arrival).arrivesAt <= at) {
-      recordEvent(cycle, (arrivals[nextArrival] as Arrival).event);
+      const arrival = arrivals[nextArrival] as Arrival;
+      recordEvent(cycle, arrival.event);
       nextArrival += 1;
+      if (billEach) billInAdvance(arrival.arrivesAt);
     }
+  };
+  const billInAdvance = (at: number): void => {
+    if (cycle) for (const invoice of issueInAdvanceInvoices(cycle, at)) issued(invoice, at);
   };
 
   const createWallet = (setup: WalletSetup): void => {
@@ -216,14 +245,20 @@ export function simulate(input: SimulationInput, options: ComputeOptions = {}): 
     }
     record({
       invoice: finalizedWithCredits(invoice, allocation.prepaidCreditAmountCents),
+      ...ofSubscription(),
       number,
       credits: allocation.takes,
       finalizedAt: at,
     });
   };
 
+  const ofSubscription = () => ({ planCode: (cycle as BillingCycle).terms.plan.code, generation });
+
   const record = (simulated: SimulatedInvoice): void => {
-    const index = invoices.findIndex((existing) => existing.invoice.key === simulated.invoice.key);
+    const index = invoices.findIndex(
+      (existing) =>
+        existing.invoice.key === simulated.invoice.key && existing.generation === simulated.generation,
+    );
     if (index === -1) invoices.push(simulated);
     else invoices[index] = simulated;
   };
@@ -233,10 +268,19 @@ export function simulate(input: SimulationInput, options: ComputeOptions = {}): 
     else
       record({
         invoice,
+        ...ofSubscription(),
         number: draftInvoiceNumber(input.invoiceNumberPrefix),
         credits: [],
         finalizedAt: null,
       });
+  };
+
+  /** A terminated subscription has no grace: its drafts are final now, oldest first. */
+  const finalizeDrafts = (live: BillingCycle, at: number): void => {
+    for (const scope of [...live.drafts]) {
+      const invoice = finalizeDraft(live, scope.key, options);
+      if (invoice) finalize(invoice, at);
+    }
   };
 
   for (;;) {
@@ -251,6 +295,8 @@ export function simulate(input: SimulationInput, options: ComputeOptions = {}): 
     if (cycle && !terminated) {
       steps.push({ at: cycle.period.endAt, rank: 3 });
       if (terminatedAt !== null) steps.push({ at: terminatedAt, rank: 4 });
+      const change = planChanges[nextPlanChange];
+      if (change) steps.push({ at: Math.max(change.at, startedAt), rank: 5 });
     }
     steps.sort((a, b) => a.at - b.at || a.rank - b.rank);
     const step = steps[0];
@@ -263,9 +309,10 @@ export function simulate(input: SimulationInput, options: ComputeOptions = {}): 
         break;
       case 1: {
         cycle = openCycle(termsOf(input), startedAt);
-        receiveUntil(step.at);
+        receiveUntil(step.at, false);
         const opening = issueOpeningInvoice(cycle, options);
         if (opening) issued(opening, step.at);
+        billInAdvance(step.at);
         break;
       }
       case 2: {
@@ -276,18 +323,46 @@ export function simulate(input: SimulationInput, options: ComputeOptions = {}): 
         break;
       }
       case 3:
-        issued(closePeriod(cycle as BillingCycle, options), step.at);
+        if (pendingDowngrade) {
+          const switched = downgradeCycleAtPeriodEnd(
+            cycle as BillingCycle,
+            pendingDowngrade,
+            input.metrics,
+            options,
+          );
+          pendingDowngrade = null;
+          issued(switched.invoice, step.at);
+          finalizeDrafts(cycle as BillingCycle, step.at);
+          cycle = switched.next;
+          generation += 1;
+        } else issued(closePeriod(cycle as BillingCycle, options), step.at);
+        billInAdvance(step.at);
         break;
       case 4: {
         const live = cycle as BillingCycle;
         const result = terminate(live, step.at, options);
         terminated = true;
         if (!result.ok) break;
-        for (const scope of [...live.drafts]) {
-          const invoice = finalizeDraft(live, scope.key, options);
-          if (invoice) finalize(invoice, step.at);
-        }
+        finalizeDrafts(live, step.at);
         finalize(result.invoice, step.at);
+        break;
+      }
+      case 5: {
+        const live = cycle as BillingCycle;
+        const { plan } = planChanges[nextPlanChange] as SimulationPlanChange;
+        nextPlanChange += 1;
+        if (planChangeKind(live.terms.plan, plan) === 'downgrade') {
+          pendingDowngrade = plan;
+          break;
+        }
+        // An upgrade replaces a pending downgrade (Lago keeps one next subscription).
+        pendingDowngrade = null;
+        const upgrade = upgradeCycle(live, step.at, plan, input.metrics, options);
+        if (!upgrade.ok) break;
+        finalizeDrafts(live, step.at);
+        finalize(upgrade.invoice, step.at);
+        cycle = upgrade.next;
+        generation += 1;
         break;
       }
     }
@@ -310,6 +385,7 @@ export function simulate(input: SimulationInput, options: ComputeOptions = {}): 
       if (invoice)
         record({
           invoice,
+          ...ofSubscription(),
           number: draftInvoiceNumber(input.invoiceNumberPrefix),
           credits: [],
           finalizedAt: null,

@@ -12,7 +12,7 @@
 import type { ChargeWindow } from './billing-period';
 import { addDays, daysBetween, localDateOf, startOfLocalDay, type LocalDate } from './local-time';
 import type { Plan } from './plan';
-import { subscriptionFeeOf, type SubscriptionFee } from './subscription-fee';
+import { computeSubscriptionFee, subscriptionFeeOf, type SubscriptionFee } from './subscription-fee';
 
 const DAY_MS = 86_400_000;
 
@@ -42,7 +42,7 @@ export function subscriptionFeeAfterTrial(
   plan: Plan,
   window: ChargeWindow,
   timeZone: string,
-  trial: Trial,
+  trial: Pick<Trial, 'firstPaidLocalDate'>,
   inAdvance = false,
 ): SubscriptionFee {
   const windowFirst = localDateOf(window.fromAt, timeZone);
@@ -52,4 +52,28 @@ export function subscriptionFeeAfterTrial(
   const paidDays = Math.max(0, daysBetween(firstPaid, windowLast) + 1);
   const fromAt = startOfLocalDay(paidDays > 0 ? firstPaid : windowFirst, timeZone);
   return subscriptionFeeOf(plan, window, fromAt, paidDays, inAdvance);
+}
+
+/**
+ * A plan's subscription fee over a window, trial days left out (SPEC section 8): the trial counts
+ * from `anchorLocalDate`, the local date of `subscription_at` (= `started_at`). No trial: the plain
+ * prorated fee.
+ */
+export function planSubscriptionFee(
+  plan: Plan,
+  window: ChargeWindow,
+  timeZone: string,
+  anchorLocalDate: LocalDate,
+  inAdvance = false,
+): SubscriptionFee {
+  const trialDays = plan.trialPeriodDays ?? 0;
+  if (trialDays === 0) return computeSubscriptionFee(plan, window, timeZone, inAdvance);
+  const firstPaidLocalDate = addDays(anchorLocalDate, trialDays);
+  return subscriptionFeeAfterTrial(plan, window, timeZone, { firstPaidLocalDate }, inAdvance);
+}
+
+/** The instant a plan's trial ends for a subscription started at `startedAt` (Lago's `trial_ended_at`), or null without trial. */
+export function trialEndOf(plan: Plan, startedAt: number, timeZone: string): number | null {
+  const trialDays = plan.trialPeriodDays ?? 0;
+  return trialDays === 0 ? null : trialOf(startedAt, trialDays, timeZone).endAt;
 }

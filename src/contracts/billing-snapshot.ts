@@ -23,6 +23,7 @@ export type SnapshotResult =
         problem:
           | 'unsupported_charge_model'
           | 'unsupported_pay_in_advance_charge'
+          | 'unsupported_trial_period'
           | 'unsupported_aggregation_type'
           | 'invalid_amount'
           | 'invalid_graduated_ranges'
@@ -60,10 +61,18 @@ export function billingSnapshotOf({ plan, billableMetrics }: PlanWithMetrics): S
       problems.push({ charge: charge.code, problem: 'unsupported_charge_model' });
       continue;
     }
-    // Billed per add when it happens (SPEC section 8): the rule is in src/billing/in-advance-seats.ts,
-    // the workflow does not issue those invoices yet, and billing such a charge in arrears instead
-    // would send a wrong bill. Refused until then.
-    if (charge.pay_in_advance) {
+    // Billed per add when it happens (SPEC section 8, src/billing/in-advance-cycle.ts): prorated
+    // standard seats only. Other pay-in-advance charges (per event, unprorated) are not priced yet,
+    // and billing them in arrears instead would send a wrong bill: refused.
+    if (
+      charge.pay_in_advance &&
+      !(
+        charge.prorated &&
+        charge.charge_model === 'standard' &&
+        metric.aggregationType === 'unique_count_agg' &&
+        metric.recurring
+      )
+    ) {
       problems.push({ charge: charge.code, problem: 'unsupported_pay_in_advance_charge' });
       continue;
     }
@@ -94,8 +103,13 @@ export function billingSnapshotOf({ plan, billableMetrics }: PlanWithMetrics): S
       prorated: charge.prorated,
       properties,
       invoiceDisplayName: charge.invoice_display_name,
+      payInAdvance: charge.pay_in_advance,
     });
   }
+  // Lago takes a fractional trial_period; the fee is billed by whole local days (trial.ts).
+  const trialPeriodDays = plan.trial_period ?? 0;
+  if (!Number.isSafeInteger(trialPeriodDays))
+    problems.push({ charge: 'trial_period', problem: 'unsupported_trial_period' });
   if (problems.length > 0) return { ok: false, problems };
   return {
     ok: true,
@@ -106,6 +120,7 @@ export function billingSnapshotOf({ plan, billableMetrics }: PlanWithMetrics): S
       currency: plan.amount_currency,
       payInAdvance: plan.pay_in_advance,
       charges,
+      trialPeriodDays,
     },
     metrics,
   };

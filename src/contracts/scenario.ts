@@ -20,6 +20,7 @@ import {
   Dec,
   type ChargeModelName,
   type ChargeProperties,
+  type Plan,
   type WalletFeeType,
   type SimulationInput,
 } from '../billing';
@@ -82,9 +83,8 @@ const charge = z.strictObject({
     error: `expected ${CHARGE_MODEL_NAMES.join(', ')} (other charge models are not billed by prorata yet)`,
   }),
   prorated: z.boolean().optional(),
-  pay_in_advance: z
-    .literal(false, { error: 'pay-in-advance charges are not billed by prorata yet' })
-    .optional(),
+  /** Billed per seat add (SPEC section 8): prorated standard charges only. */
+  pay_in_advance: z.boolean().optional(),
   invoice_display_name: z.string().nullable().optional(),
   /** `amount` for standard, Lago's `graduated_ranges` / `volume_ranges` for tiered charges. */
   properties: z.strictObject({
@@ -101,11 +101,19 @@ const plan = z.strictObject({
   amount_cents: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
   amount_currency: currency,
   pay_in_advance: z.boolean().optional(),
+  /** Days without subscription fee from `subscription_at` (Lago's `trial_period`, whole days here). */
+  trial_period: z.number().int('trial_period must be a whole number of days').min(0).max(36_500).optional(),
   charges: z.array(charge).optional(),
 });
 
+const planChange = z.strictObject({ at: timestamp, plan_code: text });
+
 const subscription = z.strictObject({
   external_id: text,
+  /** The plan it starts on: required with several `plans`, else the only plan. */
+  plan_code: text.optional(),
+  /** Lago's `POST /subscriptions` with this external id and another plan, at `at` (SPEC section 8). */
+  plan_changes: z.array(planChange).optional(),
   billing_time: z.enum(BILLING_TIMES, { error: `expected one of ${BILLING_TIMES.join(', ')}` }).optional(),
   subscription_at: timestamp,
   terminated_at: timestamp.nullable().optional(),
@@ -144,7 +152,9 @@ export const scenarioSchema = z
   .strictObject({
     customer,
     billable_metrics: z.array(billableMetric),
-    plan,
+    /** One plan, or `plans` (several, for plan changes); not both. */
+    plan: plan.optional(),
+    plans: z.array(plan).min(1).optional(),
     subscription,
     events: z.array(event).optional(),
     wallets: z.array(wallet).optional(),
@@ -175,34 +185,75 @@ export const scenarioSchema = z
       }
     });
 
-    const chargeCodes = new Set<string>();
-    (scenario.plan.charges ?? []).forEach((item, i) => {
-      const path = ['plan', 'charges', i];
-      const metric = metricCodes.get(item.billable_metric_code);
-      if (!metric)
-        problem([...path, 'billable_metric_code'], `unknown billable metric ${item.billable_metric_code}`);
-      const code = item.code ?? item.billable_metric_code;
-      if (chargeCodes.has(code)) problem([...path, 'code'], `duplicate charge code ${code}`);
-      chargeCodes.add(code);
-      if (item.prorated && metric && !(metric.aggregation_type === 'unique_count_agg' && metric.recurring)) {
-        problem([...path, 'prorated'], 'only charges on a recurring unique_count_agg metric can be prorated');
-      }
-      const model = item.charge_model as ChargeModelName;
-      const wanted = PROPERTY_OF_MODEL[model];
-      for (const key of Object.keys(item.properties) as (keyof typeof item.properties)[]) {
-        if (key !== wanted)
-          problem([...path, 'properties', key], `a ${model} charge takes properties.${wanted} only`);
-      }
-      if (item.properties[wanted] === undefined)
-        problem([...path, 'properties', wanted], `required for ${model}`);
-      else if (model !== 'standard') {
-        for (const [field, codes] of Object.entries(tierRangeErrors(model, item.properties))) {
-          problem([...path, 'properties', wanted], `${field}: ${codes.join(', ')} (Lago's range rules)`);
-        }
-      }
+    const plansWithPaths = scenarioPlans(scenario);
+    if (plansWithPaths.length === 0) problem(['plan'], 'required: a plan, or plans');
+    if (scenario.plan && scenario.plans) problem(['plans'], 'give plan or plans, not both');
+    const planCodes = new Set<string>();
+    for (const [item, path] of plansWithPaths) {
+      if (planCodes.has(item.code)) problem([...path, 'code'], `duplicate plan code ${item.code}`);
+      planCodes.add(item.code);
+    }
+    const { plan_code: startCode, plan_changes: changes } = scenario.subscription;
+    if (startCode !== undefined && !planCodes.has(startCode))
+      problem(['subscription', 'plan_code'], `unknown plan ${startCode}`);
+    if (startCode === undefined && plansWithPaths.length > 1)
+      problem(['subscription', 'plan_code'], 'required with several plans');
+    (changes ?? []).forEach((change, i) => {
+      const path = ['subscription', 'plan_changes', i];
+      if (!planCodes.has(change.plan_code))
+        problem([...path, 'plan_code'], `unknown plan ${change.plan_code}`);
+      if (change.at < scenario.subscription.subscription_at)
+        problem([...path, 'at'], 'a plan change before subscription_at');
+      if (i > 0 && change.at < (changes?.[i - 1]?.at ?? change.at))
+        problem([...path, 'at'], 'plan changes must be in time order');
     });
 
-    const planCurrency = scenario.plan.amount_currency;
+    for (const [item, planPath] of plansWithPaths) checkCharges(item, planPath);
+    const planCurrency = (plansWithPaths[0]?.[0].amount_currency ?? 'USD') as string;
+    plansWithPaths.slice(1).forEach(([item, path]) => {
+      if (item.amount_currency !== planCurrency)
+        problem([...path, 'amount_currency'], `all plans must be in ${planCurrency}`);
+    });
+
+    function checkCharges(planItem: ScenarioPlan, planPath: (string | number)[]): void {
+      const chargeCodes = new Set<string>();
+      (planItem.charges ?? []).forEach((item, i) => {
+        const path = [...planPath, 'charges', i];
+        const metric = metricCodes.get(item.billable_metric_code);
+        if (!metric)
+          problem([...path, 'billable_metric_code'], `unknown billable metric ${item.billable_metric_code}`);
+        const code = item.code ?? item.billable_metric_code;
+        if (chargeCodes.has(code)) problem([...path, 'code'], `duplicate charge code ${code}`);
+        chargeCodes.add(code);
+        if (
+          item.prorated &&
+          metric &&
+          !(metric.aggregation_type === 'unique_count_agg' && metric.recurring)
+        ) {
+          problem(
+            [...path, 'prorated'],
+            'only charges on a recurring unique_count_agg metric can be prorated',
+          );
+        }
+        const model = item.charge_model as ChargeModelName;
+        if (item.pay_in_advance && !(item.prorated && model === 'standard')) {
+          problem([...path, 'pay_in_advance'], 'pay-in-advance charges must be prorated standard charges');
+        }
+        const wanted = PROPERTY_OF_MODEL[model];
+        for (const key of Object.keys(item.properties) as (keyof typeof item.properties)[]) {
+          if (key !== wanted)
+            problem([...path, 'properties', key], `a ${model} charge takes properties.${wanted} only`);
+        }
+        if (item.properties[wanted] === undefined)
+          problem([...path, 'properties', wanted], `required for ${model}`);
+        else if (model !== 'standard') {
+          for (const [field, codes] of Object.entries(tierRangeErrors(model, item.properties))) {
+            problem([...path, 'properties', wanted], `${field}: ${codes.join(', ')} (Lago's range rules)`);
+          }
+        }
+      });
+    }
+
     if (scenario.customer.currency && scenario.customer.currency !== planCurrency) {
       problem(
         ['customer', 'currency'],
@@ -256,7 +307,18 @@ export const scenarioSchema = z
 
 export type Scenario = z.output<typeof scenarioSchema>;
 
-type ScenarioChargeProperties = Scenario['plan']['charges'] extends (infer C)[] | undefined
+type ScenarioPlan = z.output<typeof plan>;
+
+/** The scenario's plans (`plan` or `plans`) with their JSON paths. */
+function scenarioPlans(scenario: {
+  plan?: ScenarioPlan;
+  plans?: ScenarioPlan[];
+}): [ScenarioPlan, (string | number)[]][] {
+  if (scenario.plans) return scenario.plans.map((item, i) => [item, ['plans', i]]);
+  return scenario.plan ? [[scenario.plan, ['plan']]] : [];
+}
+
+type ScenarioChargeProperties = ScenarioPlan['charges'] extends (infer C)[] | undefined
   ? C extends { properties: infer P }
     ? P
     : never
@@ -309,7 +371,30 @@ export function parseScenario(value: unknown): ScenarioParseResult {
 
 /** The one mapping from the scenario's Lago names to billing's domain input. */
 export function simulationInputOf(scenario: Scenario): SimulationInput {
-  const currencyCode = scenario.plan.amount_currency;
+  const allPlans = scenarioPlans(scenario).map(([item]) => item);
+  const startCode = scenario.subscription.plan_code ?? (allPlans[0] as ScenarioPlan).code;
+  const currencyCode = (allPlans[0] as ScenarioPlan).amount_currency;
+  const planOf = (code: string): Plan => {
+    const item = allPlans.find((candidate) => candidate.code === code) as ScenarioPlan;
+    return {
+      code: item.code,
+      interval: item.interval,
+      amountCents: item.amount_cents ?? 0,
+      currency: item.amount_currency,
+      payInAdvance: item.pay_in_advance ?? false,
+      charges: (item.charges ?? []).map((charge) => ({
+        code: charge.code ?? charge.billable_metric_code,
+        lagoId: null,
+        billableMetricCode: charge.billable_metric_code,
+        chargeModel: charge.charge_model as ChargeModelName,
+        prorated: charge.prorated ?? false,
+        properties: chargePropertiesOf(charge.charge_model as ChargeModelName, charge.properties),
+        invoiceDisplayName: charge.invoice_display_name ?? null,
+        payInAdvance: charge.pay_in_advance ?? false,
+      })),
+      trialPeriodDays: item.trial_period ?? 0,
+    };
+  };
   const subscriptionAt = scenario.subscription.subscription_at;
   const prefix =
     scenario.invoice_number_prefix ??
@@ -332,22 +417,11 @@ export function simulationInputOf(scenario: Scenario): SimulationInput {
       fieldName: metric.field_name ?? null,
       recurring: metric.recurring ?? false,
     })),
-    plan: {
-      code: scenario.plan.code,
-      interval: scenario.plan.interval,
-      amountCents: scenario.plan.amount_cents ?? 0,
-      currency: currencyCode,
-      payInAdvance: scenario.plan.pay_in_advance ?? false,
-      charges: (scenario.plan.charges ?? []).map((item) => ({
-        code: item.code ?? item.billable_metric_code,
-        lagoId: null,
-        billableMetricCode: item.billable_metric_code,
-        chargeModel: item.charge_model as ChargeModelName,
-        prorated: item.prorated ?? false,
-        properties: chargePropertiesOf(item.charge_model as ChargeModelName, item.properties),
-        invoiceDisplayName: item.invoice_display_name ?? null,
-      })),
-    },
+    plan: planOf(startCode),
+    planChanges: (scenario.subscription.plan_changes ?? []).map((change) => ({
+      at: change.at,
+      plan: planOf(change.plan_code),
+    })),
     subscription: {
       externalId: scenario.subscription.external_id,
       billingTime: scenario.subscription.billing_time ?? 'calendar',

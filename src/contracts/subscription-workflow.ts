@@ -3,6 +3,7 @@
  * epoch milliseconds; money in integer minor units or decimal strings; nothing here is a class.
  */
 import type { LagoCustomerUsage, LagoFee, LagoInvoiceAmounts } from '../billing/lago-shapes';
+import type { PlanWithMetricsSnapshot } from './subscription-input';
 
 /** One event as the subscription workflow receives it (from the API or a product service). */
 export interface SeatEventMessage {
@@ -93,4 +94,30 @@ export interface SubscriptionView {
   current_billing_period_ending_at: string | null;
   draft_invoice_ids: string[];
   events_applied: number;
+}
+
+/**
+ * A plan change (Lago's `POST /subscriptions` with the external id of the active subscription and
+ * another plan, docs/plan-changes.md): the workflow of the external id carries on with the new
+ * subscription. The API decides the kind (`planChangeKind`) and has stored the new subscription.
+ */
+export interface PlanChangeRequest {
+  kind: 'upgrade' | 'downgrade';
+  /** The new subscription's lago_id and plan. */
+  subscription_id: string;
+  plan: PlanWithMetricsSnapshot;
+  /** The new subscription's `ending_at`, epoch ms, or null. */
+  ending_at: number | null;
+  /** Upgrades: the switch instant (epoch ms; default: the workflow's current time). */
+  at?: number;
+}
+
+export interface PlanChangeResult {
+  kind: 'upgrade' | 'downgrade';
+  previous_subscription_id: string;
+  subscription_id: string;
+  /** When the new subscription starts: the upgrade instant, or the end of the current period. */
+  switches_at: number;
+  /** Upgrades: the old subscription's final invoice. */
+  final_invoice_id: string | null;
 }

@@ -11,7 +11,10 @@ export type PaymentStatus = 'pending' | 'succeeded' | 'failed';
 export type StoredFee = (LagoFee | CreditFee) & { lago_id: string };
 
 /** The one fee of a `credit` invoice (a paid wallet top-up): units are the credits bought. */
-export interface CreditFee extends Omit<LagoFee, 'fee_type' | 'from_datetime' | 'to_datetime'> {
+export interface CreditFee extends Omit<
+  LagoFee,
+  'fee_type' | 'from_datetime' | 'to_datetime' | 'pay_in_advance'
+> {
   fee_type: 'credit';
   from_datetime: null;
   to_datetime: null;

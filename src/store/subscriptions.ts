@@ -38,9 +38,20 @@ export interface SubscriptionDoc {
   updated_at: Date;
   current_billing_period_started_at: Date | null;
   current_billing_period_ending_at: Date | null;
+  /** Lago's `trial_ended_at`, set by the workflow when the plan's trial ends (absent: null). */
+  trial_ended_at?: Date | null;
   /** Seats active now per billable metric code, as last projected by the workflow. */
   active_units: Record<string, string>;
   workflow_id: string;
+  /**
+   * Plan changes (docs/plan-changes.md): the subscription of the same external id this one
+   * replaced, and Lago's `previous_plan_code`, `next_plan_code`, `downgrade_plan_date` (a local
+   * date). Absent on subscriptions never changed.
+   */
+  previous_subscription_id?: string | null;
+  previous_plan_code?: string | null;
+  next_plan_code?: string | null;
+  downgrade_plan_date?: string | null;
   /** Workflow time of the last projection (older projections never overwrite newer ones). */
   projected_at?: number;
 }
@@ -49,16 +60,29 @@ export function subscriptions(db: Db) {
   return db.collection<SubscriptionDoc>('subscriptions');
 }
 
+/** The index that made an external id unique, before plan changes kept several subscriptions per id. */
+const UNIQUE_EXTERNAL_ID = 'organization_id_1_external_id_1';
+
 export async function ensureSubscriptionIndexes(db: Db): Promise<void> {
-  await subscriptions(db).createIndex({ organization_id: 1, external_id: 1 }, { unique: true });
+  // A plan change stores a second subscription under the same external id (the key document names
+  // the newest): the unique index of older databases becomes a plain one.
+  const existing = await subscriptions(db)
+    .indexes()
+    .catch(() => []); // no collection yet: nothing to replace
+  if (existing.some((index) => index.name === UNIQUE_EXTERNAL_ID && index.unique)) {
+    await subscriptions(db)
+      .dropIndex(UNIQUE_EXTERNAL_ID)
+      .catch(() => undefined); // another process dropped it first
+  }
+  await subscriptions(db).createIndex({ organization_id: 1, external_id: 1 });
   await subscriptions(db).createIndex({ organization_id: 1, external_customer_id: 1 });
   await subscriptions(db).createIndex({ organization_id: 1, plan_code: 1, status: 1 });
 }
 
 /**
- * The subscription with this external id (any status), or null: its key document, then the
+ * The newest subscription with this external id (any status), or null: its key document, then the
  * subscription, both by `_id` (docs/scaling.md). External ids are never reused within an
- * organization, so the key is never released.
+ * organization, so the key is never released; a plan change points it to the new subscription.
  */
 export async function findSubscription(
   db: Db,
@@ -173,4 +197,42 @@ export async function listSubscriptionPage(
     docs: docs.filter((d) => statuses.includes(d.status)),
     totalCount: counts.reduce((a, b) => a + b, 0),
   };
+}
+
+/**
+ * The subscription of this external id in `status` (Lago: `active` unless asked otherwise): the
+ * newest, then back along its plan changes (`previous_subscription_id`), each a read by `_id`.
+ */
+export async function findSubscriptionWithStatus(
+  db: Db,
+  organizationId: string,
+  externalId: string,
+  statuses: readonly SubscriptionStatus[],
+): Promise<SubscriptionDoc | null> {
+  let doc = await findSubscription(db, organizationId, externalId);
+  for (let hops = 0; doc && hops < MAX_PLAN_CHANGES_FOLLOWED; hops++) {
+    if (statuses.includes(doc.status)) return doc;
+    doc = doc.previous_subscription_id
+      ? await subscriptions(db).findOne({ _id: doc.previous_subscription_id })
+      : null;
+  }
+  return null;
+}
+
+/** Plan changes followed back from the newest subscription of an external id. */
+const MAX_PLAN_CHANGES_FOLLOWED = 50;
+
+/**
+ * Stores the subscription a plan change creates (its `_id` derived from the change, so a retried
+ * request stores it once) and points the external id's key to it. Returns it as stored.
+ */
+export async function insertPlanChange(db: Db, doc: SubscriptionDoc): Promise<SubscriptionDoc> {
+  try {
+    await subscriptions(db).insertOne(doc);
+  } catch (err) {
+    if (!isDuplicateKey(err)) throw err;
+  }
+  await listSubscription(db, doc._id);
+  await pointKey(db, 'subscription', doc.organization_id, doc.external_id, doc._id);
+  return (await subscriptions(db).findOne({ _id: doc._id })) ?? doc;
 }

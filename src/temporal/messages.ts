@@ -12,6 +12,8 @@ import type {
   SubscriptionView,
   SeatLedgerView,
   CurrentUsageView,
+  PlanChangeRequest,
+  PlanChangeResult,
 } from '../contracts/subscription-workflow';
 import type {
   ConsumeCreditsRequest,
@@ -37,6 +39,11 @@ export const terminateUpdate = defineUpdate<TerminateResult, [TerminateRequest]>
 export const finalizeInvoiceUpdate = defineUpdate<FinalizeInvoiceResult, [FinalizeInvoiceRequest]>(
   'finalizeInvoice',
 );
+/**
+ * Upgrade (switched at once, answered once the old subscription is billed) or downgrade (answered
+ * at once, switched at the period end); update id `plan-change:{new subscription lago_id}`.
+ */
+export const planChangeUpdate = defineUpdate<PlanChangeResult, [PlanChangeRequest]>('planChange');
 /** `ending_at` changed (PUT /subscriptions): epoch ms, or null to remove it. */
 export const endingAtSignal = defineSignal<[{ ending_at: number | null }]>('endingAt');
 

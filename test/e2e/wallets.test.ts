@@ -3,22 +3,11 @@
  * FerretDB, worker, API): a wallet created with paid and granted credits, a top-up, its transactions
  * listed, the credit invoice paid, the ongoing balance, and a final seat invoice reduced by credits.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Client, getLagoError } from 'lago-javascript-client';
 import { startStack, type Stack } from '../support/stack';
 import { createSeatCatalog } from '../support/lago-catalog';
+import { eventually, startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver';
 import { invoices } from '../../src/store/invoices';
-
-async function eventually<T>(probe: () => Promise<T | null | undefined | false>, seconds = 30): Promise<T> {
-  const until = Date.now() + seconds * 1000;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > until) throw new Error('condition not reached');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 async function lagoError(call: Promise<unknown>): Promise<{ status: number; error_details?: unknown }> {
   try {
@@ -31,37 +20,18 @@ async function lagoError(call: Promise<unknown>): Promise<{ status: number; erro
 
 describe('wallets through lago-javascript-client', () => {
   let stack: Stack;
-  let receiver: Server;
-  const received: { type: string; object: Record<string, unknown> }[] = [];
+  let receiver: WebhookReceiver;
   beforeAll(async () => {
     stack = await startStack();
-    receiver = createServer((req, res) => {
-      let body = '';
-      req.on('data', (c) => (body += c));
-      req.on('end', () => {
-        const parsed = JSON.parse(body) as Record<string, unknown> & {
-          webhook_type: string;
-          object_type: string;
-        };
-        received.push({
-          type: parsed.webhook_type,
-          object: parsed[parsed.object_type] as Record<string, unknown>,
-        });
-        res.end('ok');
-      });
-    });
-    await new Promise<void>((ok) => receiver.listen(0, '127.0.0.1', ok));
+    receiver = await startWebhookReceiver();
     const lago = Client(stack.apiKey, { baseUrl: stack.baseUrl });
     await lago.webhookEndpoints.createWebhookEndpoint({
-      webhook_endpoint: {
-        webhook_url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`,
-        signature_algo: 'hmac',
-      },
+      webhook_endpoint: { webhook_url: receiver.url, signature_algo: 'hmac' },
     });
     await createSeatCatalog(lago);
   }, 120_000);
   afterAll(async () => {
-    await new Promise((ok) => receiver?.close(ok));
+    await receiver?.close();
     await stack?.stop();
   });
 
@@ -263,14 +233,17 @@ describe('wallets through lago-javascript-client', () => {
         properties: { user_id: user, operation_type: 'add' },
       })),
     });
-    const about = (type: string) => received.filter((r) => r.type === type && r.object.lago_id === walletId);
+    const about = (type: string) =>
+      receiver.received.filter((r) => r.type === type && r.object.lago_id === walletId);
     await eventually(async () => about('wallet.depleted_ongoing_balance').length === 1);
     const depleted = about('wallet.depleted_ongoing_balance')[0]!.object;
     expect(depleted.balance_cents).toBe(100);
     expect(depleted.ongoing_balance_cents as number).toBeLessThanOrEqual(0);
     expect(about('wallet.created')).toHaveLength(1);
     expect(
-      received.filter((r) => r.type === 'wallet_transaction.created' && r.object.lago_wallet_id === walletId),
+      receiver.received.filter(
+        (r) => r.type === 'wallet_transaction.created' && r.object.lago_wallet_id === walletId,
+      ),
     ).toHaveLength(1);
     await lago.subscriptions.destroySubscription('beta_team');
   }, 120_000);

@@ -6,7 +6,12 @@ import type { Db } from 'mongodb';
 import type { BillableMetric } from '../../src/billing/billable-metric';
 import type { Plan } from '../../src/billing/plan';
 import { localDateOf } from '../../src/billing/local-time';
-import { simulate, type SimulationEvent, type WalletSetup } from '../../src/billing/simulate';
+import {
+  simulate,
+  type SimulationEvent,
+  type SimulationPlanChange,
+  type WalletSetup,
+} from '../../src/billing/simulate';
 import { upsertCustomer } from '../../src/store/customers';
 import { createOrganization } from '../../src/store/organizations';
 import type { SubscriptionWorkflowInput } from '../../workflows/subscription-state';
@@ -54,6 +59,8 @@ export async function seedSubscription(
     timeZone?: string;
     graceDays?: number;
     endingAt?: number | null;
+    /** Default: the seed's team plan. */
+    plan?: Plan;
   },
 ): Promise<SubscriptionFixture> {
   const timeZone = options.timeZone ?? 'UTC';
@@ -73,7 +80,7 @@ export async function seedSubscription(
         externalId: options.externalId,
         customerId: customer._id,
         externalCustomerId: customer.external_id,
-        planCode: teamPlan.code,
+        planCode: (options.plan ?? teamPlan).code,
       },
       status: 'active',
       endingAt: options.endingAt ?? null,
@@ -83,7 +90,7 @@ export async function seedSubscription(
         graceDays,
         billingTime: 'calendar',
         anchorLocalDate: localDateOf(options.subscriptionAt, timeZone),
-        plan: teamPlan,
+        plan: options.plan ?? teamPlan,
         metrics: [seatsMetric],
       },
     },
@@ -106,6 +113,7 @@ export function simulateFixture(
   asOf: number,
   terminatedAt: number | null = null,
   wallets: WalletSetup[] = [],
+  planChanges: SimulationPlanChange[] = [],
 ) {
   const { input } = fixture;
   const simEvents: SimulationEvent[] = events.map((e) => ({
@@ -123,6 +131,7 @@ export function simulateFixture(
     },
     metrics: input.terms.metrics,
     plan: input.terms.plan,
+    planChanges,
     subscription: {
       externalId: input.subscription.externalId,
       billingTime: input.terms.billingTime,

@@ -4,8 +4,9 @@
  */
 import type { Client } from 'lago-javascript-client';
 
-export async function createSeatCatalog(lago: ReturnType<typeof Client>) {
-  const { data: metric } = await lago.billableMetrics.createBillableMetric({
+/** The recurring unique count of `user_id`, code `seats`. */
+export async function createSeatsMetric(lago: ReturnType<typeof Client>) {
+  const { data } = await lago.billableMetrics.createBillableMetric({
     billable_metric: {
       name: 'Seats',
       code: 'seats',
@@ -14,6 +15,11 @@ export async function createSeatCatalog(lago: ReturnType<typeof Client>) {
       recurring: true,
     },
   });
+  return data;
+}
+
+export async function createSeatCatalog(lago: ReturnType<typeof Client>) {
+  const metric = await createSeatsMetric(lago);
   const { data: plan } = await lago.plans.createPlan({
     plan: {
       name: 'Team',

@@ -6,11 +6,9 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import { Worker } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Db } from 'mongodb';
-import { startMongo, startTimeSkippingEnv, type TestMongo } from '../support/services';
-import { workflowCode } from '../support/stack';
+import { timeSkippingSuite } from '../support/time-skipping-suite';
 import {
   seat,
   seedSubscription,
@@ -20,68 +18,22 @@ import {
 import { createActivities } from '../../activities';
 import { createWallet, type NewWallet } from '../../api/wallet-control';
 import type { WalletSetup } from '../../src/billing/simulate';
-import { ensureIndexes } from '../../src/store/indexes';
 import { invoices } from '../../src/store/invoices';
 import { wallets, walletTransactions, type WalletDoc } from '../../src/store/wallets';
 import { customers } from '../../src/store/customers';
-import { subscriptionWorkflowId } from '../../src/temporal/ids';
 import { sendSeatEvents, type DirectSeatEvent } from '../../src/temporal/seat-events';
 import { walletConsumeUpdate, walletSettleUpdate, walletTopUpUpdate } from '../../src/temporal/messages';
-import type { subscriptionWorkflow } from '../../workflows/subscription';
 import { handProratedCharge } from '../support/hand-rule';
 import { daysInUtcMonth, monthsAhead } from '../support/scenario-calendar';
 
 describe('wallets and credits (time-skipping)', () => {
+  const suite = timeSkippingSuite();
+  const { runWorker, sleepUntil, startSubscription } = suite;
   let env: TestWorkflowEnvironment;
-  let mongo: TestMongo;
   let db: Db;
-  const started: string[] = [];
-
-  beforeAll(async () => {
-    [env, mongo] = await Promise.all([startTimeSkippingEnv(), startMongo()]);
-    db = mongo.database.db;
-    await ensureIndexes(db);
-  }, 120_000);
-  afterAll(async () => {
-    await Promise.allSettled([env?.teardown(), mongo?.stop()]);
+  beforeAll(() => {
+    ({ env, db } = suite);
   });
-  // A workflow left running without a worker would hold the server's clock.
-  afterEach(async () => {
-    for (const id of started.splice(0))
-      await env.client.workflow
-        .getHandle(id)
-        .terminate('test over')
-        .catch(() => undefined);
-  });
-
-  async function runWorker(
-    queue: string,
-    fn: () => Promise<void>,
-    activities = createActivities({ db, client: env.client }),
-  ) {
-    const worker = await Worker.create({
-      connection: env.nativeConnection,
-      taskQueue: queue,
-      ...workflowCode(),
-      activities,
-    });
-    await worker.runUntil(fn);
-  }
-
-  async function sleepUntil(at: number) {
-    const now = await env.currentTimeMs();
-    if (at > now) await env.sleep(at - now);
-  }
-
-  async function startSubscription(fixture: SubscriptionFixture, queue: string) {
-    const workflowId = subscriptionWorkflowId(fixture.organizationId, fixture.input.subscription.externalId);
-    started.push(workflowId);
-    return env.client.workflow.start<typeof subscriptionWorkflow>('subscriptionWorkflow', {
-      taskQueue: queue,
-      workflowId,
-      args: [fixture.input],
-    });
-  }
 
   type WalletOptions = Partial<Omit<NewWallet, 'organizationId' | 'customer'>>;
   async function openWallet(
@@ -120,7 +72,7 @@ describe('wallets and credits (time-skipping)', () => {
           : null,
       },
     );
-    started.push(doc.workflow_id);
+    suite.terminateAfterTest(doc.workflow_id);
     return doc;
   }
 

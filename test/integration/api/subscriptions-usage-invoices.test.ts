@@ -71,6 +71,18 @@ describe('subscriptions, current usage and invoices API', () => {
       plan: { ...advanceBase, charges: advanceBase.charges.map((c) => ({ ...c, pay_in_advance: true })) },
     };
     expect((await call('POST', '/plans', advance)).status).toBe(200);
+    const proratedAdvance = {
+      plan: {
+        ...advanceBase,
+        code: 'advance_prorated',
+        charges: advanceBase.charges.map((c) => ({ ...c, pay_in_advance: true, prorated: true })),
+      },
+    };
+    expect((await call('POST', '/plans', proratedAdvance)).status).toBe(200);
+    const fractionalTrial = {
+      plan: { ...plan('half_day_trial', metric.body.billable_metric.lago_id).plan, trial_period: 1.5 },
+    };
+    expect((await call('POST', '/plans', fractionalTrial)).body.plan?.trial_period).toBe(1.5);
   }, 120_000);
   afterAll(async () => {
     await stack?.stop();
@@ -176,7 +188,27 @@ describe('subscriptions, current usage and invoices API', () => {
       subscription: { external_customer_id: 'x', plan_code: 'tiered', external_id: 'tiered_sub' },
     });
     expect([tieredSub.status, tieredSub.body.subscription?.status]).toEqual([200, 'active']);
-    // Seats billed in advance, per add, are not issued by the workflow yet: refused, never billed in arrears.
+    // Prorated seats billed in advance, per add, are billed (SPEC section 8): accepted.
+    const proratedAdvanceSub = await call('POST', '/subscriptions', {
+      subscription: {
+        external_customer_id: 'x',
+        plan_code: 'advance_prorated',
+        external_id: 'advance_prorated_sub',
+      },
+    });
+    expect([proratedAdvanceSub.status, proratedAdvanceSub.body.subscription?.status]).toEqual([
+      200,
+      'active',
+    ]);
+    // Lago takes a fractional trial; prorata bills the fee by whole days, so refuses rather than rounds.
+    const halfDay = await call('POST', '/subscriptions', {
+      subscription: { external_customer_id: 'x', plan_code: 'half_day_trial', external_id: 'half_day_sub' },
+    });
+    expect([halfDay.status, halfDay.body.error_details]).toEqual([
+      422,
+      { plan_code: ['unsupported_trial_period'] },
+    ]);
+    // Other charges paid in advance (here unprorated) are not priced: refused, never billed in arrears.
     const advanceSub = await call('POST', '/subscriptions', {
       subscription: { external_customer_id: 'x', plan_code: 'advance', external_id: 'advance_sub' },
     });

@@ -7,11 +7,17 @@ import {
   emptyLedger,
   periodContainingDate,
   periodDayTable,
+  closePeriod,
+  downgradeCycleAtPeriodEnd,
+  isoSeconds,
+  planChangeKind,
+  recordEvent,
   splitByPlanChanges,
+  upgradeCycle,
   usedDays,
   type MeteredEvent,
 } from '../../../src/billing';
-import { at, ledgerOf, schedule, seatEvents, seatPlan, seatsMetric } from './billing-stories';
+import { at, ledgerOf, schedule, seatCycle, seatEvents, seatPlan, seatsMetric } from './billing-stories';
 
 const team = seatPlan({ price: '10', amountCents: 3000 });
 const business = { ...seatPlan({ price: '20', amountCents: 6000 }), code: 'business' };
@@ -123,5 +129,72 @@ describe('plan change invariants', () => {
       ),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('plan changes on a billing cycle (SPEC section 8)', () => {
+  it('upgrade or downgrade by yearly amount (amount_cents × 52, 12, 4, 2 or 1): equal is an upgrade', () => {
+    expect(planChangeKind(team, business)).toBe('upgrade');
+    expect(planChangeKind(business, team)).toBe('downgrade');
+    expect(planChangeKind(team, { ...team, code: 'same' })).toBe('upgrade');
+    // 3000 × 12 = 36000 a year; 35000 yearly is less, 700 weekly (36400) is more.
+    expect(planChangeKind(team, { ...team, interval: 'yearly', amountCents: 35_000 })).toBe('downgrade');
+    expect(planChangeKind(team, { ...team, interval: 'weekly', amountCents: 700 })).toBe('upgrade');
+  });
+
+  it('an upgrade at 14:00 on March 16th: Team bills March 1-15 at once, Business from March 16th, seats carried over', () => {
+    const cycle = seatCycle('2024-03-01T00:00:00Z', { plan: team });
+    for (const e of seatEvents([['u1', 'add', '2024-02-20T09:00:00Z']])) recordEvent(cycle, e);
+    const upgrade = upgradeCycle(cycle, at('2024-03-16T14:00:00Z'), business, [seatsMetric]);
+    if (!upgrade.ok) throw new Error(upgrade.error);
+    // Team: fee 3000 × 15/31 = 1451.6 → 1452; seat ceil5(15/31) = 0.48388 × $10 → 484.
+    expect(upgrade.invoice.fees.map((f) => [f.feeType, f.amountCents])).toEqual([
+      ['subscription', 1452],
+      ['charge', 484],
+    ]);
+    expect(isoSeconds(upgrade.invoice.toAt)).toBe('2024-03-15T23:59:59Z');
+    expect(cycle.terminatedAt).toBe(at('2024-03-16T14:00:00Z'));
+    expect(isoSeconds(upgrade.next.startedAt)).toBe('2024-03-16T00:00:00Z');
+    expect(upgrade.next.period.durationDays).toBe(31);
+    // Business: fee 6000 × 16/31 = 3096.8 → 3097; seat ceil5(16/31) = 0.51613 × $20 → 1032.
+    const march = closePeriod(upgrade.next);
+    expect(march.fees.map((f) => [f.feeType, f.amountCents])).toEqual([
+      ['subscription', 3097],
+      ['charge', 1032],
+    ]);
+    expect(closePeriod(upgrade.next).fees.map((f) => f.amountCents)).toEqual([6000, 2000]);
+  });
+
+  it('a seat removed on the morning of an upgrade day is billed that day once, on the new plan', () => {
+    const cycle = seatCycle('2024-03-01T00:00:00Z', { plan: team });
+    for (const e of seatEvents([
+      ['u1', 'add', '2024-03-01T09:00:00Z'],
+      ['u1', 'remove', '2024-03-16T10:00:00Z'],
+    ]))
+      recordEvent(cycle, e);
+    const upgrade = upgradeCycle(cycle, at('2024-03-16T14:00:00Z'), business, [seatsMetric]);
+    if (!upgrade.ok) throw new Error(upgrade.error);
+    // Team: March 1-15 = 15 days; Business: March 16th = 1 day, ceil5(1/31) = 0.03226 × $20 → 65.
+    expect(upgrade.invoice.fees[1]?.amountCents).toBe(484);
+    expect(closePeriod(upgrade.next).fees[1]?.amountCents).toBe(65);
+  });
+
+  it('an upgrade on the first day of the old subscription leaves its final invoice without fees', () => {
+    const cycle = seatCycle('2024-03-05T10:00:00Z', { plan: team });
+    const upgrade = upgradeCycle(cycle, at('2024-03-05T18:00:00Z'), business, [seatsMetric]);
+    if (!upgrade.ok) throw new Error(upgrade.error);
+    expect(upgrade.invoice.fees).toEqual([]);
+    expect(upgrade.next.startedAt).toBe(at('2024-03-05T10:00:00Z'));
+  });
+
+  it('a downgrade bills the old plan for its whole last period and starts the new one at the period end', () => {
+    const cycle = seatCycle('2024-03-01T00:00:00Z', { plan: business });
+    for (const e of seatEvents([['u1', 'add', '2024-03-10T09:00:00Z']])) recordEvent(cycle, e);
+    const { invoice, next } = downgradeCycleAtPeriodEnd(cycle, team, [seatsMetric]);
+    // Business: 6000; seat March 10-31 = 22/31 → 0.70968 × $20 → 1419.
+    expect(invoice.fees.map((f) => f.amountCents)).toEqual([6000, 1419]);
+    expect(cycle.terminatedAt).toBe(at('2024-04-01T00:00:00Z'));
+    expect([isoSeconds(next.startedAt), next.terms.plan.code]).toEqual(['2024-04-01T00:00:00Z', 'team']);
+    expect(closePeriod(next).fees.map((f) => f.amountCents)).toEqual([3000, 1000]);
   });
 });

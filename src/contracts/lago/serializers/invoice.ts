@@ -82,6 +82,8 @@ export function serializeInvoice(
             from_date: f.from_datetime,
             to_date: f.to_datetime,
             charges_duration: f.charges_duration,
+            // Stored before pay-in-advance charges existed: absent, in arrears.
+            pay_in_advance: f.fee_type !== 'credit' && f.pay_in_advance === true,
             item:
               f.fee_type === 'credit'
                 ? {

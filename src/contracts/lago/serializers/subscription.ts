@@ -25,14 +25,14 @@ export function serializeSubscription(
     billing_time: s.billing_time,
     subscription_at: isoSeconds(s.subscription_at),
     started_at: s.started_at ? s.started_at.toISOString() : null,
-    trial_ended_at: null,
+    trial_ended_at: iso(s.trial_ended_at ?? null),
     ending_at: iso(s.ending_at),
     terminated_at: iso(s.terminated_at),
     canceled_at: iso(s.canceled_at),
     created_at: isoSeconds(s.created_at),
-    previous_plan_code: null,
-    next_plan_code: null,
-    downgrade_plan_date: null,
+    previous_plan_code: s.previous_plan_code ?? null,
+    next_plan_code: s.next_plan_code ?? null,
+    downgrade_plan_date: s.downgrade_plan_date ?? null,
     current_billing_period_started_at: iso(s.current_billing_period_started_at),
     current_billing_period_ending_at: s.current_billing_period_ending_at
       ? isoSeconds(new Date(s.current_billing_period_ending_at.getTime() - 1000))
