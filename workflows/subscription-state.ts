@@ -361,10 +361,37 @@ export class SubscriptionState {
 
   // --- views (queries: synchronous, no mutation) --------------------------------------------
 
-  currentUsage(): CurrentUsageView | null {
+  /**
+   * Current usage; with `pending` (events accepted by the API whose delivery is still in flight),
+   * as if those not yet received had been: applied to a copy of the ledger, this state untouched.
+   */
+  currentUsage(pending: readonly SeatEventMessage[] = []): CurrentUsageView | null {
     if (this.status !== 'active') return null;
-    const usage = currentUsage(this.cycle);
-    return usage ? lagoCustomerUsage(usage, this.cycle.terms.metrics) : null;
+    const taken = new Set<string>();
+    const unseen = pending.filter((m) => {
+      if (this.seen.has(m.transaction_id) || taken.has(m.transaction_id)) return false;
+      taken.add(m.transaction_id);
+      return true;
+    });
+    let cycle = this.cycle;
+    if (unseen.length > 0) {
+      cycle = {
+        ...this.cycle,
+        ledger: JSON.parse(JSON.stringify(this.cycle.ledger)) as BillingCycle['ledger'],
+      };
+      let seq = this.nextSeq;
+      for (const message of unseen) {
+        const metered = meteredEventOf(cycle.terms.metrics, {
+          code: message.code,
+          at: message.timestamp,
+          seq: seq++,
+          properties: message.properties,
+        });
+        if (metered.ok) recordEvent(cycle, metered.event);
+      }
+    }
+    const usage = currentUsage(cycle);
+    return usage ? lagoCustomerUsage(usage, cycle.terms.metrics) : null;
   }
 
   ledgerView(): SeatLedgerView {

@@ -30,7 +30,11 @@ import {
   terminateUpdate,
 } from '../src/temporal/messages';
 import { subscriptionStatusKey } from '../src/temporal/search-attributes';
-import type { ComputedInvoice, TerminateResult } from '../src/contracts/subscription-workflow';
+import type {
+  ComputedInvoice,
+  SeatEventMessage,
+  TerminateResult,
+} from '../src/contracts/subscription-workflow';
 import { SubscriptionState, type SubscriptionWorkflowInput } from './subscription-state';
 import { allocateCredits } from '../src/billing/credit-allocation';
 import { creditableInvoice, lagoAmountsWithCredits } from '../src/billing/lago-shapes';
@@ -71,7 +75,7 @@ export async function subscriptionWorkflow(input: SubscriptionWorkflowInput): Pr
   });
   setHandler(planChangedSignal, () => state.markPlanChanged());
   setHandler(endingAtSignal, ({ ending_at }) => state.setEndingAt(ending_at));
-  setHandler(currentUsageQuery, () => state.currentUsage());
+  setHandler(currentUsageQuery, (pending?: SeatEventMessage[]) => state.currentUsage(pending ?? []));
   setHandler(seatLedgerQuery, () => state.ledgerView());
   setHandler(subscriptionQuery, () => state.view());
   setHandler(
