@@ -126,6 +126,11 @@ export class EventDelivery {
    */
   private readonly retries = new Map<string, { attempts: number; timer: NodeJS.Timeout | null }>();
   private draining: Promise<void> | null = null;
+  /**
+   * Subscriptions (by marker prefix) with a batch being written that may yet be rolled back (a
+   * duplicate in it): their markers are read but not delivered until released.
+   */
+  private readonly held = new Map<string, number>();
   private lastProblemScanAt: number | null = null;
   /** This process stored events with problems not yet reported. */
   private problemsToReport = false;
@@ -149,6 +154,24 @@ export class EventDelivery {
       if (!this.retries.get(prefix)?.timer) this.dirty.set(prefix, t);
     }
     this.kick();
+  }
+
+  /** Holds delivery of these subscriptions until `release` (an all-or-nothing batch in flight). */
+  hold(targets: DeliveryTarget[]): string[] {
+    const prefixes = [
+      ...new Set(targets.map((t) => pendingPrefix(t.organizationId, t.externalSubscriptionId))),
+    ];
+    for (const p of prefixes) this.held.set(p, (this.held.get(p) ?? 0) + 1);
+    return prefixes;
+  }
+
+  release(prefixes: string[], targets: DeliveryTarget[]): void {
+    for (const p of prefixes) {
+      const n = (this.held.get(p) ?? 1) - 1;
+      if (n > 0) this.held.set(p, n);
+      else this.held.delete(p);
+    }
+    this.wake(targets);
   }
 
   /** Ingestion stored events with problems (reported by `reportProblems`). */
@@ -193,7 +216,9 @@ export class EventDelivery {
       for (;;) {
         const markers = await readPendingDeliveries(this.db, { prefix, after, limit: PAGE });
         if (markers.length === 0) break;
-        deferred = (await this.deliverMarkers(target, markers)) || deferred;
+        const outcome = await this.deliverMarkers(target, markers);
+        if (outcome === 'held') return; // `release` wakes it again
+        deferred = outcome === 'deferred' || deferred;
         if (markers.length < PAGE) break;
         after = markers[markers.length - 1]!._id;
       }
@@ -226,7 +251,10 @@ export class EventDelivery {
    * Delivers one page of one subscription's markers. Returns true when some were left for later
    * (their event is not stored yet: a request of another process still writing).
    */
-  private async deliverMarkers(target: DeliveryTarget, markers: PendingDeliveryDoc[]): Promise<boolean> {
+  private async deliverMarkers(
+    target: DeliveryTarget,
+    markers: PendingDeliveryDoc[],
+  ): Promise<'done' | 'deferred' | 'held'> {
     const found: (EventDoc | null)[] = new Array(markers.length).fill(null);
     await writeEachInParallel(
       markers.map((_, i) => i),
@@ -261,9 +289,11 @@ export class EventDelivery {
       messages.push(m.message ?? toSeatEventMessage(doc, []));
     });
     await clearPendingDeliveries(this.db, dropped);
+    // Checked after the reads: a batch that may be rolled back was held before its markers existed.
+    if (this.held.has(pendingPrefix(target.organizationId, target.externalSubscriptionId))) return 'held';
     if (docs.length > 0) await this.settle(target, docs, messages);
     await clearPendingDeliveries(this.db, delivering);
-    return deferred;
+    return deferred ? 'deferred' : 'done';
   }
 
   /**

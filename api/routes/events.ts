@@ -237,7 +237,24 @@ export function eventRoutes(deps: ApiDeps, delivery: EventDelivery): Router {
       inputs.map((e) => e.code),
     );
     const docs = inputs.map((e) => toDoc(org._id, e, now, metrics));
-    // Insert first: the unique index finds stored duplicates without reading the collection.
+    // Insert first: the unique index finds stored duplicates without reading the collection. Until
+    // the batch is known whole (or rolled back), its subscriptions' deliveries are held.
+    const targets = docs.map((d) => ({
+      organizationId: org._id,
+      externalSubscriptionId: d.external_subscription_id,
+    }));
+    const held = delivery.hold(targets);
+    try {
+      await storeWholeOrRollBack(docs, metrics, details);
+    } finally {
+      delivery.release(held, targets);
+    }
+    res.json({ events: docs.map((d) => serializeEvent(d)) });
+  });
+
+  /** Stores a batch; on a duplicate, deletes what it inserted and throws Lago's 422 by index. */
+  async function storeWholeOrRollBack(docs: EventDoc[], metrics: MetricFieldNames, details: ErrorDetails) {
+    const organizationId = docs[0]!.organization_id;
     const duplicates = await store(docs, metrics, true);
     if (duplicates.length > 0) {
       // All or nothing: the events this call inserted are deleted again (by _id, one delete per
@@ -253,13 +270,12 @@ export function eventRoutes(deps: ApiDeps, delivery: EventDelivery): Router {
       );
       for (const i of duplicates) details[String(i)] = { transaction_id: ['value_already_exist'] };
       await redeliverIfPending(
-        org._id,
+        organizationId,
         duplicates.map((i) => docs[i]!),
       );
       throw validationErrors(details);
     }
-    res.json({ events: docs.map((d) => serializeEvent(d)) });
-  });
+  }
 
   router.get('/:transactionId', async (req, res) => {
     const org = organizationOf(req);

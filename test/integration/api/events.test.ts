@@ -132,6 +132,12 @@ describe('events API (stored in MongoDB; no subscription yet, so nothing is sign
     expect(stored.status).toBe(422);
     expect(stored.body.error_details).toEqual({ '1': { transaction_id: ['value_already_exist'] } });
     expect(await events(h.db).countDocuments({ transaction_id: { $in: ['b3', 'b4', 'dup2'] } })).toBe(0);
+    // Rolled back with their pending-delivery markers: nothing left to deliver.
+    expect(
+      await pendingDeliveries(h.db).countDocuments({
+        'message.transaction_id': { $in: ['b3', 'b4', 'dup2'] },
+      }),
+    ).toBe(0);
     expect(await events(h.db).countDocuments({ transaction_id: 'dup' })).toBe(1);
 
     const ok = await as(h.a, h.app).post('/api/v1/events/batch', { events: [seat('b1'), seat('b2')] });
