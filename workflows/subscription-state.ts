@@ -67,6 +67,12 @@ export class SubscriptionState {
   private readonly seen: Set<string>;
   private readonly seenOrder: string[];
   private readonly dirtyDrafts = new Set<string>();
+  /**
+   * The last current usage computed without pending events, and what it was computed from (a
+   * query is answered from it while none of those changed: 10,000 seats cost milliseconds to
+   * price). Never part of the state (`toInput`), never read by the workflow's decisions.
+   */
+  private usageMemo: { terms: BillingTerms; key: string; view: CurrentUsageView | null } | null = null;
 
   private constructor(
     readonly subscription: SubscriptionIdentity,
@@ -367,6 +373,17 @@ export class SubscriptionState {
    */
   currentUsage(pending: readonly SeatEventMessage[] = []): CurrentUsageView | null {
     if (this.status !== 'active') return null;
+    if (pending.length === 0) {
+      // Everything the usage depends on that changes: events applied (each moves nextSeq), the
+      // period, the plan (replaced, never edited), drafts, termination.
+      const c = this.cycle;
+      const key = `${this.nextSeq}:${this.eventsApplied}:${c.period.startAt}:${c.period.endAt}:${c.drafts.length}:${c.terminatedAt}:${c.startedAt}`;
+      if (this.usageMemo?.key === key && this.usageMemo.terms === c.terms) return this.usageMemo.view;
+      const usage = currentUsage(c);
+      const view = usage ? lagoCustomerUsage(usage, c.terms.metrics) : null;
+      this.usageMemo = { terms: c.terms, key, view };
+      return view;
+    }
     const taken = new Set<string>();
     const unseen = pending.filter((m) => {
       if (this.seen.has(m.transaction_id) || taken.has(m.transaction_id)) return false;
