@@ -116,6 +116,11 @@ export interface DeliveryTarget {
 export class EventDelivery {
   /** Signals sent since start (for the ingest benchmark: signals per event). */
   signalsSent = 0;
+  /**
+   * Where delivery time went since start (ms summed over concurrent deliveries), for profiling:
+   * logged every 10 s by `startReconciler` when PRORATA_DELIVERY_PROFILE=1.
+   */
+  readonly profile = { events: 0, pages: 0, readMs: 0, existsMs: 0, signalMs: 0, markMs: 0, clearMs: 0 };
   /** Subscriptions known to exist (organization, external id). */
   private readonly knownSubscriptions = new Set<string>();
   /** Subscriptions with markers to deliver, by marker prefix. */
@@ -214,7 +219,9 @@ export class EventDelivery {
       let after: string | undefined;
       let deferred = false;
       for (;;) {
+        const t = performance.now();
         const markers = await readPendingDeliveries(this.db, { prefix, after, limit: PAGE });
+        this.profile.readMs += performance.now() - t;
         if (markers.length === 0) break;
         const outcome = await this.deliverMarkers(target, markers);
         if (outcome === 'held') return; // `release` wakes it again
@@ -256,12 +263,15 @@ export class EventDelivery {
     markers: PendingDeliveryDoc[],
   ): Promise<'done' | 'deferred' | 'held'> {
     const found: (EventDoc | null)[] = new Array(markers.length).fill(null);
+    const readStart = performance.now();
+    this.profile.pages++;
     await writeEachInParallel(
       markers.map((_, i) => i),
       async (i) => {
         found[i] = await events(this.db).findOne({ _id: markers[i]!.event_id });
       },
     );
+    this.profile.readMs += performance.now() - readStart;
     const now = Date.now();
     /** Markers with nothing to deliver (orphans, duplicates' markers, settled events). */
     const dropped: PendingDeliveryDoc[] = [];
@@ -288,11 +298,16 @@ export class EventDelivery {
       docs.push(doc);
       messages.push(m.message ?? toSeatEventMessage(doc, []));
     });
+    let t = performance.now();
     await clearPendingDeliveries(this.db, dropped);
+    this.profile.clearMs += performance.now() - t;
     // Checked after the reads: a batch that may be rolled back was held before its markers existed.
     if (this.held.has(pendingPrefix(target.organizationId, target.externalSubscriptionId))) return 'held';
     if (docs.length > 0) await this.settle(target, docs, messages);
+    this.profile.events += docs.length;
+    t = performance.now();
     await clearPendingDeliveries(this.db, delivering);
+    this.profile.clearMs += performance.now() - t;
     return deferred ? 'deferred' : 'done';
   }
 
@@ -304,7 +319,10 @@ export class EventDelivery {
    */
   private async settle(target: DeliveryTarget, docs: EventDoc[], messages: SeatEventMessage[]) {
     const ids = docs.map((d) => d._id);
-    if (!(await this.subscriptionExists(target))) {
+    let t = performance.now();
+    const exists = await this.subscriptionExists(target);
+    this.profile.existsMs += performance.now() - t;
+    if (!exists) {
       // The subscription's workflow will load them when it starts (SPEC section 3), through their
       // awaiting markers. The marker is written before existence is checked again: a subscription
       // created in between either started its workflow after the marker (and loads it), or exists
@@ -316,6 +334,7 @@ export class EventDelivery {
       }
     }
     const workflowId = subscriptionWorkflowId(target.organizationId, target.externalSubscriptionId);
+    t = performance.now();
     try {
       for (let i = 0; i < messages.length; i += MAX_EVENTS_PER_SIGNAL) {
         await this.client.workflow
@@ -326,8 +345,12 @@ export class EventDelivery {
     } catch (err) {
       if (!(err instanceof WorkflowNotFoundError)) throw err;
       return this.settleWithoutWorkflow(target, ids);
+    } finally {
+      this.profile.signalMs += performance.now() - t;
     }
+    t = performance.now();
     await markDelivered(this.db, ids);
+    this.profile.markMs += performance.now() - t;
   }
 
   /**
@@ -464,7 +487,18 @@ export class EventDelivery {
   /** Runs `reconcile` and `reportProblems` every `intervalMs` until the returned stop function is called. */
   startReconciler(intervalMs = 5_000): () => void {
     let running = false;
+    const profiling = process.env.PRORATA_DELIVERY_PROFILE === '1';
+    let logged = 0;
     const timer = setInterval(() => {
+      if (profiling && this.profile.events !== logged) {
+        logged = this.profile.events;
+        const p = this.profile;
+        console.log(
+          `[api] delivery profile: ${p.events} events, ${this.signalsSent} signals, ${p.pages} pages; ms in ` +
+            `marker+event reads ${Math.round(p.readMs)}, subscription checks ${Math.round(p.existsMs)}, ` +
+            `signals ${Math.round(p.signalMs)}, mark delivered ${Math.round(p.markMs)}, marker deletes ${Math.round(p.clearMs)}`,
+        );
+      }
       if (running) return;
       running = true;
       Promise.all([this.reconcile(), this.reportProblems()])
