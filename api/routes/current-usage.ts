@@ -48,13 +48,23 @@ export function currentUsageRoutes(deps: ApiDeps): Router {
   const router = Router();
   router.get('/:externalId/current_usage', async (req, res) => {
     const org = organizationOf(req);
-    const customer = await findCustomer(deps.db, org._id, String(req.params.externalId));
+    const customerRead = findCustomer(deps.db, org._id, String(req.params.externalId));
+    let q;
+    try {
+      q = parseQuery(req, currentUsageParams);
+    } catch (err) {
+      if (!(await customerRead)) throw notFound('customer'); // an unknown customer comes first
+      throw err;
+    }
+    // The three reads are independent (by `_id`, and one `_id` range): in parallel.
+    const [customer, sub, pending] = await Promise.all([
+      customerRead,
+      findSubscription(deps.db, org._id, q.external_subscription_id),
+      pendingMessages(deps.db, org._id, q.external_subscription_id),
+    ]);
     if (!customer) throw notFound('customer');
-    const q = parseQuery(req, currentUsageParams);
-    const sub = await findSubscription(deps.db, org._id, q.external_subscription_id);
     if (sub?.external_customer_id !== customer.external_id || sub.status !== 'active')
       throw methodNotAllowed('no_active_subscription');
-    const pending = await pendingMessages(deps.db, org._id, sub.external_id);
     let usage;
     try {
       // A real gRPC deadline: the call is cancelled, not left pending, when no worker answers.
