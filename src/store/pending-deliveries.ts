@@ -1,5 +1,5 @@
 import type { Db } from 'mongodb';
-import { ID_RANGE_COMMENT, isDuplicateKey, writeEachInParallel } from './database';
+import { ID_RANGE_COMMENT, isDuplicateKey, retryWhileBusy } from './database';
 import { stableUuid } from './stable-uuid';
 import type { EventDoc } from './events';
 import type { SeatEventMessage } from '../contracts/subscription-workflow';
@@ -101,10 +101,25 @@ export async function readPendingDeliveries(
     .toArray();
 }
 
-/** Removes markers of settled events (delivered, or waiting for their subscription), by `_id`. */
+/** Markers deleted per command by `clearPendingDeliveries`. */
+const CLEAR_CHUNK = 500;
+
+/**
+ * Removes markers of settled events (delivered, or waiting for their subscription): one
+ * `deleteMany` by `_id: {$in}` per 500, a single statement and SQLite transaction (one delete per
+ * marker cost a transaction each: a third of delivery time, measured in the api-kill drill). On
+ * FerretDB the `$in` is evaluated over the collection, which holds only undelivered events' markers.
+ */
 export async function clearPendingDeliveries(
   db: Db,
   markers: Pick<PendingDeliveryDoc, '_id'>[],
 ): Promise<void> {
-  await writeEachInParallel(markers, (m) => pendingDeliveries(db).deleteOne({ _id: m._id }));
+  for (let i = 0; i < markers.length; i += CLEAR_CHUNK) {
+    const ids = markers.slice(i, i + CLEAR_CHUNK).map((m) => m._id);
+    await retryWhileBusy(() =>
+      ids.length === 1
+        ? pendingDeliveries(db).deleteOne({ _id: ids[0]! })
+        : pendingDeliveries(db).deleteMany({ _id: { $in: ids } }),
+    );
+  }
 }
