@@ -11,10 +11,14 @@ import { findSubscription } from '../src/store/subscriptions';
 import { recordAwaitingEvents } from '../src/store/awaiting-events';
 import {
   clearPendingDeliveries,
+  insertPendingDeliveries,
+  pendingCreatedAt,
+  pendingMarker,
+  pendingPrefix,
   readPendingDeliveries,
-  recordPendingDeliveries,
   type PendingDeliveryDoc,
 } from '../src/store/pending-deliveries';
+import { writeEachInParallel } from '../src/store/database';
 import { findBillableMetric } from '../src/store/billable-metrics';
 import { seatEventsSignal } from '../src/temporal/messages';
 import { subscriptionWorkflowId } from '../src/temporal/ids';
@@ -36,119 +40,315 @@ export async function metricFieldNames(
   return new Map(metrics.flatMap((m) => (m ? [[m.code, m.field_name] as const] : [])));
 }
 
+/** How long a live metric's field name is reused by ingestion without reading it again. */
+const METRIC_CACHE_MS = 1_000;
+
 /**
- * How often the reconciler also queries the events themselves (the only way to find events an API
- * stored and then crashed before signalling: they have no marker). A scan on FerretDB.
+ * `metricFieldNames` for the ingestion hot path: a code found live is remembered for
+ * `METRIC_CACHE_MS` (so a metric deleted a moment ago may still accept events for up to that long);
+ * an unknown code is read again every time (so a metric created a moment ago is found at once).
  */
-const FULL_SCAN_INTERVAL_MS = 60 * 60_000;
+export class MetricFieldNameCache {
+  private readonly known = new Map<string, { fieldName: string | null; at: number }>();
+
+  constructor(private readonly db: Db) {}
+
+  async get(organizationId: string, codes: string[]): Promise<MetricFieldNames> {
+    const now = Date.now();
+    const result: MetricFieldNames = new Map();
+    const missing: string[] = [];
+    for (const code of new Set(codes)) {
+      const hit = this.known.get(JSON.stringify([organizationId, code]));
+      if (hit && now - hit.at < METRIC_CACHE_MS) result.set(code, hit.fieldName);
+      else missing.push(code);
+    }
+    if (missing.length === 0) return result;
+    const read = await metricFieldNames(this.db, organizationId, missing);
+    if (this.known.size > KNOWN_SUBSCRIPTIONS_MAX) this.known.clear();
+    for (const [code, fieldName] of read) {
+      this.known.set(JSON.stringify([organizationId, code]), { fieldName, at: now });
+      result.set(code, fieldName);
+    }
+    return result;
+  }
+}
+
+/**
+ * How often `reportProblems` also queries the events themselves for flagged events not reported
+ * (flagged by another process, or before a restart): a scan on FerretDB.
+ */
+const PROBLEM_SCAN_INTERVAL_MS = 60 * 60_000;
 
 /** At most this many subscriptions are remembered as existing (then the memory starts over). */
 const KNOWN_SUBSCRIPTIONS_MAX = 100_000;
-/** How long a burst for one subscription is gathered into one signal. */
-const COALESCE_WINDOW_MS = 5;
-/** At most this many events per signal (history event size stays small). */
-const MAX_EVENTS_PER_SIGNAL = 200;
+/** At most this many events per signal (history event size stays small: about 150 B each). */
+const MAX_EVENTS_PER_SIGNAL = 500;
+/** Markers read per page: at most this many events of one subscription per round. */
+const PAGE = 1_000;
+/** Subscriptions delivered at once (signals and their writes in flight). */
+const DELIVERY_PARALLELISM = 8;
+/**
+ * A marker whose event is not stored this long after the marker was written belongs to a request
+ * that died between its two writes (never acknowledged): it is dropped.
+ */
+const ORPHAN_AFTER_MS = 60_000;
+/** Retry delays of a subscription whose delivery failed: doubling from the first to the last. */
+const RETRY_FIRST_MS = 500;
+const RETRY_MAX_MS = 15_000;
 
-interface DeliveryTarget {
+export interface DeliveryTarget {
   organizationId: string;
   externalSubscriptionId: string;
 }
 
-interface Pending {
-  target: DeliveryTarget;
-  workflowId: string;
-  messages: SeatEventMessage[];
-  eventIds: string[];
-  waiters: { ok: () => void; fail: (err: unknown) => void }[];
-  timer: NodeJS.Timeout | null;
-}
-
 /**
- * Delivers stored events to their subscription workflows: signals (coalesced per subscription so a
- * burst becomes a few signals), then marks the events delivered. At-least-once: a crash between
- * the signal and the mark leads to a second delivery, which the workflow ignores by transaction_id.
+ * Delivers accepted events to their subscription workflows, in the background of ingestion
+ * (docs/scaling.md, "Ingest"). The API stores a pending-delivery marker, then the event, then
+ * answers 200 and wakes this deliverer with the subscription; the deliverer reads that
+ * subscription's markers (one `_id` range), checks their events are stored, signals the workflow
+ * once per up to `MAX_EVENTS_PER_SIGNAL` events, marks them delivered and deletes the markers.
+ * At-least-once: a crash between the signal and the deletion leads to a second delivery, which the
+ * workflow ignores by transaction_id. Markers of other processes (or of a process that died) are
+ * found by `reconcile`, which reads every marker as one range.
  */
 export class EventDelivery {
-  private readonly pending = new Map<string, Pending>();
   /** Signals sent since start (for the ingest benchmark: signals per event). */
   signalsSent = 0;
+  /**
+   * Where delivery time went since start (ms summed over concurrent deliveries), for profiling:
+   * logged every 10 s by `startReconciler` when PRORATA_DELIVERY_PROFILE=1.
+   */
+  readonly profile = { events: 0, pages: 0, readMs: 0, existsMs: 0, signalMs: 0, markMs: 0, clearMs: 0 };
   /** Subscriptions known to exist (organization, external id). */
   private readonly knownSubscriptions = new Set<string>();
-  /** When this process last queried every stored event for undelivered ones (null: never). */
-  private lastFullScanAt: number | null = null;
+  /** Subscriptions with markers to deliver, by marker prefix. */
+  private readonly dirty = new Map<string, DeliveryTarget>();
+  /**
+   * Subscriptions whose delivery failed, by marker prefix: retried after a delay (`timer` set
+   * while waiting for it; the attempts count until a round succeeds).
+   */
+  private readonly retries = new Map<string, { attempts: number; timer: NodeJS.Timeout | null }>();
+  private draining: Promise<void> | null = null;
+  /**
+   * Subscriptions (by marker prefix) with a batch being written that may yet be rolled back (a
+   * duplicate in it): their markers are read but not delivered until released.
+   */
+  private readonly held = new Map<string, number>();
   private lastProblemScanAt: number | null = null;
   /** This process stored events with problems not yet reported. */
   private problemsToReport = false;
+  readonly metrics: MetricFieldNameCache;
 
   constructor(
     private readonly db: Db,
     private readonly client: Client,
     private readonly taskQueue: string,
-  ) {}
+  ) {
+    this.metrics = new MetricFieldNameCache(db);
+  }
 
   /**
-   * Delivers events of one (organization, external subscription id). Resolves once they are
-   * signalled and marked, or marked as waiting for their subscription. Rejects when Temporal cannot
-   * be reached: the events stay stored and undelivered for the reconciler.
+   * Events of these subscriptions were stored with their markers: deliver them soon. Returns at
+   * once; `idle()` resolves when every woken subscription was tried.
    */
-  async deliver(
-    organizationId: string,
-    externalSubscriptionId: string,
-    docs: EventDoc[],
-    /** The metrics' field names by code, when the caller already read them (ingest). */
-    known?: MetricFieldNames,
-  ): Promise<void> {
-    if (docs.some((d) => d.problems.length > 0 && !d.problems_reported)) this.problemsToReport = true;
-    const billable = docs.filter((d) => d.problems.length === 0);
-    if (billable.length === 0) return;
-    try {
-      await this.deliverBillable(organizationId, externalSubscriptionId, billable, known);
-    } catch (err) {
-      // The reconciler finds them by their marker (a range), not by querying every stored event.
-      await recordPendingDeliveries(
-        this.db,
-        billable.filter((d) => d.delivered_at === null),
-      ).catch(() => undefined); // the database is down too: the next full scan finds them
-      throw err;
+  wake(targets: DeliveryTarget[]): void {
+    for (const t of targets) {
+      const prefix = pendingPrefix(t.organizationId, t.externalSubscriptionId);
+      if (!this.retries.get(prefix)?.timer) this.dirty.set(prefix, t);
+    }
+    this.kick();
+  }
+
+  /** Holds delivery of these subscriptions until `release` (an all-or-nothing batch in flight). */
+  hold(targets: DeliveryTarget[]): string[] {
+    const prefixes = [
+      ...new Set(targets.map((t) => pendingPrefix(t.organizationId, t.externalSubscriptionId))),
+    ];
+    for (const p of prefixes) this.held.set(p, (this.held.get(p) ?? 0) + 1);
+    return prefixes;
+  }
+
+  release(prefixes: string[], targets: DeliveryTarget[]): void {
+    for (const p of prefixes) {
+      const n = (this.held.get(p) ?? 1) - 1;
+      if (n > 0) this.held.set(p, n);
+      else this.held.delete(p);
+    }
+    this.wake(targets);
+  }
+
+  /** Ingestion stored events with problems (reported by `reportProblems`). */
+  noteProblems(): void {
+    this.problemsToReport = true;
+  }
+
+  /** Resolves once nothing is being delivered (subscriptions waiting for a retry aside). */
+  async idle(): Promise<void> {
+    while (this.draining) await this.draining;
+  }
+
+  private kick(): void {
+    if (this.draining || this.dirty.size === 0) return;
+    this.draining = this.drain().finally(() => {
+      this.draining = null;
+      this.kick();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    while (this.dirty.size > 0) {
+      const batch = [...this.dirty];
+      this.dirty.clear();
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: Math.min(DELIVERY_PARALLELISM, batch.length) }, async () => {
+          while (next < batch.length) {
+            const [prefix, target] = batch[next++]!;
+            await this.deliverSubscription(prefix, target);
+          }
+        }),
+      );
     }
   }
 
-  private async deliverBillable(
-    organizationId: string,
-    externalSubscriptionId: string,
-    billable: EventDoc[],
-    known?: MetricFieldNames,
-  ): Promise<void> {
-    const fieldNames =
-      known ??
-      (await metricFieldNames(
-        this.db,
-        organizationId,
-        billable.map((d) => d.code),
-      ));
-    const messages = billable.map((d) =>
-      toSeatEventMessage(
-        d,
-        [fieldNames.get(d.code) ?? null].filter((f): f is string => !!f),
-      ),
-    );
-    const target = { organizationId, externalSubscriptionId };
-    const ids = billable.filter((d) => d.delivered_at === null).map((d) => d._id);
-    if (!(await this.subscriptionExists(target))) {
-      // The subscription's workflow will load them when it starts (SPEC section 3), through their
-      // markers. The marker is written before existence is checked again: a subscription created in
-      // between either started its workflow after the marker (and loads it), or exists now (and the
-      // events are signalled, or left to the reconciler if its workflow is not running yet).
-      await recordAwaitingEvents(
-        this.db,
-        billable.filter((d) => d.delivered_at === null),
+  /** Delivers every pending marker of one subscription; on failure, retries it later. */
+  private async deliverSubscription(prefix: string, target: DeliveryTarget): Promise<void> {
+    try {
+      let after: string | undefined;
+      let deferred = false;
+      for (;;) {
+        const t = performance.now();
+        const markers = await readPendingDeliveries(this.db, { prefix, after, limit: PAGE });
+        this.profile.readMs += performance.now() - t;
+        if (markers.length === 0) break;
+        const outcome = await this.deliverMarkers(target, markers);
+        if (outcome === 'held') return; // `release` wakes it again
+        deferred = outcome === 'deferred' || deferred;
+        if (markers.length < PAGE) break;
+        after = markers[markers.length - 1]!._id;
+      }
+      if (deferred) this.retryLater(prefix, target, null);
+      else this.retries.delete(prefix);
+    } catch (err) {
+      this.retryLater(prefix, target, err);
+    }
+  }
+
+  private retryLater(prefix: string, target: DeliveryTarget, err: unknown): void {
+    const previous = this.retries.get(prefix);
+    if (previous?.timer) clearTimeout(previous.timer);
+    const attempts = (previous?.attempts ?? 0) + 1;
+    if (err && attempts === 1)
+      console.warn(
+        `[api] events for ${target.externalSubscriptionId} stored, delivery deferred: ${(err as Error).message}`,
       );
+    const delay = Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** (attempts - 1));
+    const timer = setTimeout(() => {
+      this.retries.set(prefix, { attempts, timer: null });
+      this.dirty.set(prefix, target);
+      this.kick();
+    }, delay);
+    timer.unref();
+    this.retries.set(prefix, { attempts, timer });
+  }
+
+  /**
+   * Delivers one page of one subscription's markers. Returns true when some were left for later
+   * (their event is not stored yet: a request of another process still writing).
+   */
+  private async deliverMarkers(
+    target: DeliveryTarget,
+    markers: PendingDeliveryDoc[],
+  ): Promise<'done' | 'deferred' | 'held'> {
+    const found: (EventDoc | null)[] = new Array(markers.length).fill(null);
+    const readStart = performance.now();
+    this.profile.pages++;
+    await writeEachInParallel(
+      markers.map((_, i) => i),
+      async (i) => {
+        found[i] = await events(this.db).findOne({ _id: markers[i]!.event_id });
+      },
+    );
+    this.profile.readMs += performance.now() - readStart;
+    const now = Date.now();
+    /** Markers with nothing to deliver (orphans, duplicates' markers, settled events). */
+    const dropped: PendingDeliveryDoc[] = [];
+    const delivering: PendingDeliveryDoc[] = [];
+    const docs: EventDoc[] = [];
+    const messages: SeatEventMessage[] = [];
+    let deferred = false;
+    markers.forEach((m, i) => {
+      const doc = found[i];
+      if (!doc) {
+        if (now - pendingCreatedAt(m) >= ORPHAN_AFTER_MS) dropped.push(m);
+        else deferred = true;
+        return;
+      }
+      // A marker written by a request refused as a duplicate is not the stored event's own marker
+      // (that one carries the stored event's time), so never what is delivered.
+      const own = pendingCreatedAt(m) === doc.created_at.getTime();
+      const settled = doc.problems.length > 0 || doc.delivered_at !== null || doc.awaiting_subscription;
+      if (!own || settled || docs.some((d) => d._id === doc._id)) {
+        dropped.push(m);
+        return;
+      }
+      delivering.push(m);
+      docs.push(doc);
+      messages.push(m.message ?? toSeatEventMessage(doc, []));
+    });
+    let t = performance.now();
+    await clearPendingDeliveries(this.db, dropped);
+    this.profile.clearMs += performance.now() - t;
+    // Checked after the reads: a batch that may be rolled back was held before its markers existed.
+    if (this.held.has(pendingPrefix(target.organizationId, target.externalSubscriptionId))) return 'held';
+    if (docs.length > 0) await this.settle(target, docs, messages);
+    this.profile.events += docs.length;
+    t = performance.now();
+    await clearPendingDeliveries(this.db, delivering);
+    this.profile.clearMs += performance.now() - t;
+    return deferred ? 'deferred' : 'done';
+  }
+
+  /**
+   * Signals the events to their workflow and marks them delivered; or, when no subscription has
+   * their external id, leaves them to its workflow's first load (awaiting markers); or, for a
+   * terminated subscription, marks them delivered without signalling (kept, never billed). Throws
+   * when they cannot be settled now (Temporal unreachable, the workflow not started yet).
+   */
+  private async settle(target: DeliveryTarget, docs: EventDoc[], messages: SeatEventMessage[]) {
+    const ids = docs.map((d) => d._id);
+    let t = performance.now();
+    const exists = await this.subscriptionExists(target);
+    this.profile.existsMs += performance.now() - t;
+    if (!exists) {
+      // The subscription's workflow will load them when it starts (SPEC section 3), through their
+      // awaiting markers. The marker is written before existence is checked again: a subscription
+      // created in between either started its workflow after the marker (and loads it), or exists
+      // now (and the events are signalled, or retried if its workflow is not running yet).
+      await recordAwaitingEvents(this.db, docs);
       if (!(await this.subscriptionExists(target))) {
         await markAwaitingSubscription(this.db, ids);
         return;
       }
     }
-    await this.enqueue(target, subscriptionWorkflowId(organizationId, externalSubscriptionId), messages, ids);
+    const workflowId = subscriptionWorkflowId(target.organizationId, target.externalSubscriptionId);
+    t = performance.now();
+    try {
+      for (let i = 0; i < messages.length; i += MAX_EVENTS_PER_SIGNAL) {
+        await this.client.workflow
+          .getHandle(workflowId)
+          .signal(seatEventsSignal, messages.slice(i, i + MAX_EVENTS_PER_SIGNAL));
+        this.signalsSent++;
+      }
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+      return this.settleWithoutWorkflow(target, ids);
+    } finally {
+      this.profile.signalMs += performance.now() - t;
+    }
+    t = performance.now();
+    await markDelivered(this.db, ids);
+    this.profile.markMs += performance.now() - t;
   }
 
   /**
@@ -169,7 +369,7 @@ export class EventDelivery {
   /**
    * Events of an existing subscription that has no running workflow: a terminated subscription
    * takes no more events (kept, never billed); one whose workflow is not started yet (created a
-   * moment ago) fails the delivery, which the reconciler retries.
+   * moment ago) fails the delivery, which is retried.
    */
   private async settleWithoutWorkflow(target: DeliveryTarget, eventIds: string[]): Promise<void> {
     const sub = await findSubscription(this.db, target.organizationId, target.externalSubscriptionId);
@@ -178,101 +378,53 @@ export class EventDelivery {
     throw new Error(`the workflow of subscription ${target.externalSubscriptionId} is not running yet`);
   }
 
-  private enqueue(
-    target: DeliveryTarget,
-    workflowId: string,
-    messages: SeatEventMessage[],
-    eventIds: string[],
-  ): Promise<void> {
-    return new Promise<void>((ok, fail) => {
-      let p = this.pending.get(workflowId);
-      if (!p) {
-        p = { target, workflowId, messages: [], eventIds: [], waiters: [], timer: null };
-        this.pending.set(workflowId, p);
-      }
-      p.messages.push(...messages);
-      p.eventIds.push(...eventIds);
-      p.waiters.push({ ok, fail });
-      if (p.messages.length >= MAX_EVENTS_PER_SIGNAL) void this.flush(workflowId);
-      else p.timer ??= setTimeout(() => void this.flush(workflowId), COALESCE_WINDOW_MS);
-    });
-  }
-
-  private async flush(workflowId: string): Promise<void> {
-    const p = this.pending.get(workflowId);
-    if (!p) return;
-    this.pending.delete(workflowId);
-    if (p.timer) clearTimeout(p.timer);
-    try {
-      let running = true;
-      try {
-        for (let i = 0; i < p.messages.length; i += MAX_EVENTS_PER_SIGNAL) {
-          await this.client.workflow
-            .getHandle(workflowId)
-            .signal(seatEventsSignal, p.messages.slice(i, i + MAX_EVENTS_PER_SIGNAL));
-          this.signalsSent++;
-        }
-      } catch (err) {
-        if (!(err instanceof WorkflowNotFoundError)) throw err;
-        running = false;
-      }
-      if (running) await markDelivered(this.db, p.eventIds);
-      else await this.settleWithoutWorkflow(p.target, p.eventIds);
-      for (const w of p.waiters) w.ok();
-    } catch (err) {
-      for (const w of p.waiters) w.fail(err);
-    }
-  }
-
   /**
-   * Re-delivers events stored but not delivered (an API crash or a Temporal outage between the two
-   * steps). Each round reads the oldest pending-delivery markers (written when a delivery fails: an
-   * `_id` range, whatever the number of stored events); the first round of a process and one round
-   * every `FULL_SCAN_INTERVAL_MS` query the events themselves, which also finds the events of an API
-   * that crashed between storing and signalling (no marker). Returns how many were delivered.
+   * Finds markers this process was not woken for: written by another API process, or by a process
+   * that died before delivering. Reads every marker older than `olderThanMs` as one `_id` range (in
+   * pages of `limit`), queues their subscriptions, and waits for this round of deliveries. Markers
+   * of the earlier format (no subscription prefix) are rewritten in the current one first. Never
+   * queries the events collection: every stored event not delivered has a marker, written before
+   * it. Returns how many subscriptions were queued.
    */
-  async reconcile(olderThanMs = 10_000, limit = 1_000): Promise<number> {
-    const cutoff = new Date(Date.now() - olderThanMs);
-    let docs: EventDoc[];
-    let markers: PendingDeliveryDoc[] = [];
-    if (this.lastFullScanAt === null || Date.now() - this.lastFullScanAt >= FULL_SCAN_INTERVAL_MS) {
-      this.lastFullScanAt = Date.now();
-      docs = await events(this.db)
-        .find({ delivered_at: null, awaiting_subscription: false, created_at: { $lt: cutoff } })
-        .sort({ created_at: 1 })
-        .limit(limit)
-        .toArray();
-    } else {
-      markers = await readPendingDeliveries(this.db, cutoff, limit);
-      const found = await Promise.all(markers.map((m) => events(this.db).findOne({ _id: m.event_id })));
-      docs = found.filter(
-        (d): d is EventDoc => d !== null && d.delivered_at === null && !d.awaiting_subscription,
-      );
-    }
-    const groups = new Map<string, EventDoc[]>();
-    for (const d of docs) {
-      const key = JSON.stringify([d.organization_id, d.external_subscription_id]);
-      groups.set(key, [...(groups.get(key) ?? []), d]);
-    }
-    let delivered = 0;
-    const stillPending = new Set<string>();
-    for (const group of groups.values()) {
-      const first = group[0]!;
-      try {
-        await this.deliver(first.organization_id, first.external_subscription_id, group);
-        delivered += group.length;
-      } catch {
-        // Temporal still unreachable: the next round tries again.
-        for (const d of group) stillPending.add(d._id);
+  async reconcile(olderThanMs = 10_000, limit = PAGE, maxPages = 100): Promise<number> {
+    const cutoff = Date.now() - olderThanMs;
+    const queued = new Map<string, DeliveryTarget>();
+    let after: string | undefined;
+    for (let page = 0; page < maxPages; page++) {
+      const markers = await readPendingDeliveries(this.db, { after, limit });
+      for (const m of markers) {
+        if (pendingCreatedAt(m) > cutoff) continue;
+        const target: DeliveryTarget | null = m.message
+          ? { organizationId: m.organization_id!, externalSubscriptionId: m.external_subscription_id! }
+          : await this.migrateMarker(m);
+        if (!target) continue;
+        queued.set(pendingPrefix(target.organizationId, target.externalSubscriptionId), target);
       }
+      if (markers.length < limit) break;
+      after = markers[markers.length - 1]!._id;
     }
-    await clearPendingDeliveries(
-      this.db,
-      markers.filter((m) => !stillPending.has(m.event_id)),
-    );
-    return delivered;
+    for (const [prefix, target] of queued)
+      if (!this.retries.get(prefix)?.timer) this.dirty.set(prefix, target);
+    this.kick();
+    await this.idle();
+    return queued.size;
   }
 
+  /** Rewrites a marker of the earlier format in the current one; returns its subscription. */
+  private async migrateMarker(m: PendingDeliveryDoc): Promise<DeliveryTarget | null> {
+    const doc = await events(this.db).findOne({ _id: m.event_id });
+    if (doc && doc.problems.length === 0 && doc.delivered_at === null && !doc.awaiting_subscription) {
+      const fieldNames = await this.metrics.get(doc.organization_id, [doc.code]);
+      const field = fieldNames.get(doc.code);
+      await insertPendingDeliveries(this.db, [
+        pendingMarker(doc, toSeatEventMessage(doc, field ? [field] : [])),
+      ]);
+    }
+    await clearPendingDeliveries(this.db, [m]);
+    return (
+      doc && { organizationId: doc.organization_id, externalSubscriptionId: doc.external_subscription_id }
+    );
+  }
   /**
    * Lago's `events.errors` webhook for stored events that can never bill (unknown metric code), one
    * per organization and round, delivered durably by `webhookDeliveryWorkflow`. Returns how many
@@ -282,7 +434,7 @@ export class EventDelivery {
     // Only after this process stored flagged events, or at a full scan (flagged by another replica
     // or before a restart): the query reads every stored event on FerretDB.
     const fullScanDue =
-      this.lastProblemScanAt === null || Date.now() - this.lastProblemScanAt >= FULL_SCAN_INTERVAL_MS;
+      this.lastProblemScanAt === null || Date.now() - this.lastProblemScanAt >= PROBLEM_SCAN_INTERVAL_MS;
     if (!this.problemsToReport && !fullScanDue) return 0;
     this.problemsToReport = false;
     if (fullScanDue) this.lastProblemScanAt = Date.now();
@@ -331,9 +483,20 @@ export class EventDelivery {
   }
 
   /** Runs `reconcile` and `reportProblems` every `intervalMs` until the returned stop function is called. */
-  startReconciler(intervalMs = 15_000): () => void {
+  startReconciler(intervalMs = 5_000): () => void {
     let running = false;
+    const profiling = process.env.PRORATA_DELIVERY_PROFILE === '1';
+    let logged = 0;
     const timer = setInterval(() => {
+      if (profiling && this.profile.events !== logged) {
+        logged = this.profile.events;
+        const p = this.profile;
+        console.log(
+          `[api] delivery profile: ${p.events} events, ${this.signalsSent} signals, ${p.pages} pages; ms in ` +
+            `marker+event reads ${Math.round(p.readMs)}, subscription checks ${Math.round(p.existsMs)}, ` +
+            `signals ${Math.round(p.signalMs)}, mark delivered ${Math.round(p.markMs)}, marker deletes ${Math.round(p.clearMs)}`,
+        );
+      }
       if (running) return;
       running = true;
       Promise.all([this.reconcile(), this.reportProblems()])

@@ -8,7 +8,15 @@
  * Signals per event: `seatEvents` signals the subscription workflows received (counted in their
  * histories, across continue-as-new) divided by the events accepted; below 1 means coalescing.
  *
- * Args: [single events per spread = 1000] [batches per spread = 10]
+ * Acknowledgement and delivery are decoupled (docs/scaling.md, "Ingest"): a 200 means the event and
+ * its pending-delivery marker are stored; the workflows receive it in the background. So each API
+ * row also waits until every marker is gone (every event delivered) and reports the end-to-end
+ * delivered events/s (from the first request to the last delivery) beside the accepted rate.
+ * At 1,000 subscriptions, an open loop at 200 requests/s (single events) gives the p99 at that
+ * offered load, beside raw insertOne at the same offered rate.
+ *
+ * Args: [single events per spread = 1000] [batches per spread = 10] [spreads = 10,100,1000]
+ *       [open-loop seconds = 10]
  */
 import { randomUUID } from 'node:crypto';
 import { events, type EventDoc } from '../src/store/events';
@@ -16,7 +24,8 @@ import { subscriptionWorkflowId } from '../src/temporal/ids';
 import { seatEventsSignal } from '../src/temporal/messages';
 import type { SeatEventMessage } from '../src/contracts/subscription-workflow';
 import { startBenchStack, type BenchStack } from './support/stack';
-import { closedLoop, table, until, type LoadResult } from './support/measure';
+import { closedLoop, openLoop, table, until, type LoadResult } from './support/measure';
+import { pendingDeliveries } from '../src/store/pending-deliveries';
 import { subscriptions } from '../src/store/subscriptions';
 import {
   DAY,
@@ -28,9 +37,11 @@ import {
 } from './support/seats';
 import { baselineSignal, baselineStopSignal, type baselineIdleWorkflow } from './workflows';
 
-const SPREADS = [10, 100, 1000];
 const SINGLE_EVENTS = Number(process.argv[2] ?? 1000);
 const BATCHES = Number(process.argv[3] ?? 10);
+const SPREADS = (process.argv[4] ?? '10,100,1000').split(',').map(Number);
+const OPEN_LOOP_SECONDS = Number(process.argv[5] ?? 10);
+const OPEN_LOOP_RATE = 200;
 const SINGLE_CONCURRENCY = 16;
 /** FerretDB (SQLite, one writer) collapses under more concurrent 100-event deliveries: see docs/operations.md. */
 const BATCH_CONCURRENCY = 2;
@@ -58,9 +69,21 @@ async function main(): Promise<void> {
         'raw insert ev/s',
         'ratio',
         'signals/event',
+        'delivered ev/s',
         'errors',
       ],
     ];
+
+    /** Waits until no pending-delivery marker is left: every accepted event reached its workflow. */
+    const drained = async (what: string) => {
+      await until(
+        `${what} delivered`,
+        900_000,
+        async () => (await pendingDeliveries(stack.db).countDocuments({})) === 0,
+        100,
+      );
+      return performance.now();
+    };
     const signalRows: (string | number)[][] = [
       ['subscriptions', 'raw signals/s', 'p50 ms', 'p99 ms', 'API single ev/s : raw signals/s'],
     ];
@@ -114,7 +137,13 @@ async function main(): Promise<void> {
         return items;
       };
 
-      const record = async (path: string, api: LoadResult, raw: LoadResult, signals: number) => {
+      const record = async (
+        path: string,
+        api: LoadResult,
+        raw: LoadResult,
+        signals: number,
+        deliveredSeconds: number,
+      ) => {
         rows.push([
           spread,
           path,
@@ -125,6 +154,7 @@ async function main(): Promise<void> {
           raw.rate,
           api.rate / raw.rate,
           signals / api.items,
+          api.items / deliveredSeconds,
           api.errors + raw.errors,
         ]);
         for (const e of [...api.errorSamples, ...raw.errorSamples]) log(`error: ${e}`);
@@ -137,6 +167,7 @@ async function main(): Promise<void> {
         return 1;
       });
       let signalsBefore = await signalsReceived(stack.client, workflowIds, seatEventsSignal.name);
+      let t0 = performance.now();
       const single = await closedLoop(SINGLE_EVENTS, SINGLE_CONCURRENCY, (i) =>
         ok(
           call('POST', '/events', {
@@ -151,8 +182,9 @@ async function main(): Promise<void> {
           1,
         ),
       );
+      let deliveredSeconds = ((await drained('single events')) - t0) / 1000;
       let signalsAfter = await signalsReceived(stack.client, workflowIds, seatEventsSignal.name);
-      await record('POST /events', single, rawSingle, signalsAfter - signalsBefore);
+      await record('POST /events', single, rawSingle, signalsAfter - signalsBefore, deliveredSeconds);
 
       // 100 events per request.
       log(`${spread} subscriptions: raw insertMany, then POST /events/batch`);
@@ -162,6 +194,7 @@ async function main(): Promise<void> {
         return docs.length;
       });
       signalsBefore = signalsAfter;
+      t0 = performance.now();
       const batch = await closedLoop(BATCHES, BATCH_CONCURRENCY, (b) =>
         ok(
           call('POST', '/events/batch', {
@@ -179,8 +212,42 @@ async function main(): Promise<void> {
           100,
         ),
       );
+      deliveredSeconds = ((await drained('batches')) - t0) / 1000;
       signalsAfter = await signalsReceived(stack.client, workflowIds, seatEventsSignal.name);
-      await record('POST /events/batch', batch, rawBatch, signalsAfter - signalsBefore);
+      await record('POST /events/batch', batch, rawBatch, signalsAfter - signalsBefore, deliveredSeconds);
+
+      if (spread === SPREADS[SPREADS.length - 1] && OPEN_LOOP_SECONDS > 0) {
+        log(`${spread} subscriptions: raw insertOne, then POST /events, at ${OPEN_LOOP_RATE}/s`);
+        const rawOpen = await openLoop(OPEN_LOOP_RATE, OPEN_LOOP_SECONDS, async (i) => {
+          await events(stack.db).insertOne(rawDoc(`raw-open-${spread}`, i));
+          return 1;
+        });
+        signalsBefore = signalsAfter;
+        t0 = performance.now();
+        const open = await openLoop(OPEN_LOOP_RATE, OPEN_LOOP_SECONDS, (i) =>
+          ok(
+            call('POST', '/events', {
+              event: seatEvent(
+                `open-${spread}-${i}`,
+                subs[i % spread]!.externalId,
+                `o${i}`,
+                'add',
+                eventAt(i),
+              ),
+            }),
+            1,
+          ),
+        );
+        deliveredSeconds = ((await drained('open loop')) - t0) / 1000;
+        signalsAfter = await signalsReceived(stack.client, workflowIds, seatEventsSignal.name);
+        await record(
+          `POST /events @${OPEN_LOOP_RATE}/s`,
+          open,
+          rawOpen,
+          signalsAfter - signalsBefore,
+          deliveredSeconds,
+        );
+      }
 
       // Raw signals to trivial workflows, one event each.
       log(`${spread} subscriptions: raw signals`);
@@ -221,8 +288,11 @@ async function main(): Promise<void> {
     console.log(
       `MongoDB: ${stack.mongoKind}. ${SINGLE_EVENTS} single events (${SINGLE_CONCURRENCY} concurrent requests) and ` +
         `${BATCHES} batches of 100 (${BATCH_CONCURRENCY} concurrent) per spread; ratio = API events/s : raw ` +
-        `insert events/s of the same documents, same concurrency. ${stored} API events stored; ${deferred} of them ` +
-        `not yet delivered when the run ended (their delivery failed and was left to the reconciler).\n`,
+        `insert events/s of the same documents, same concurrency (the @${OPEN_LOOP_RATE}/s row: open loop, ` +
+        `${OPEN_LOOP_SECONDS} s, latency from the scheduled send, raw insertOne at the same offered rate). ` +
+        `A 200 means the event and its pending-delivery marker are stored; delivered ev/s = events / time ` +
+        `from the first request until every marker was gone (all delivered to their workflows). ` +
+        `${stored} API events stored; ${deferred} of them not marked delivered when the run ended.\n`,
     );
     console.log(table(rows));
     console.log(

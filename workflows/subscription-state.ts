@@ -98,6 +98,12 @@ export class SubscriptionState {
   private inAdvanceStale: boolean;
   pendingPlanChange: PendingPlanChange | null = null;
   planChain: PlanChainEntry[] = [];
+  /**
+   * The last current usage computed without pending events, and what it was computed from (a
+   * query is answered from it while none of those changed: 10,000 seats cost milliseconds to
+   * price). Never part of the state (`toInput`), never read by the workflow's decisions.
+   */
+  private usageMemo: { terms: BillingTerms; key: string; view: CurrentUsageView | null } | null = null;
 
   private constructor(
     readonly subscription: SubscriptionIdentity,
@@ -536,10 +542,50 @@ export class SubscriptionState {
 
   // --- views (queries: synchronous, no mutation) --------------------------------------------
 
-  currentUsage(): CurrentUsageView | null {
+  /**
+   * Current usage; with `pending` (events accepted by the API whose delivery is still in flight),
+   * as if those not yet received had been: applied to a copy of the ledger, this state untouched.
+   */
+  currentUsage(pending: readonly SeatEventMessage[] = []): CurrentUsageView | null {
     if (this.status !== 'active') return null;
-    const usage = currentUsage(this.cycle);
-    return usage ? lagoCustomerUsage(usage, this.cycle.terms.metrics) : null;
+    if (pending.length === 0) {
+      // Everything the usage depends on that changes: events applied (each moves nextSeq), the
+      // period, the plan (replaced, never edited), drafts, termination, and the seats billed in
+      // advance (issued after the event that added them was applied).
+      const c = this.cycle;
+      const billed = c.inAdvance ? JSON.stringify(c.inAdvance) : '';
+      const key = `${this.nextSeq}:${this.eventsApplied}:${c.period.startAt}:${c.period.endAt}:${c.drafts.length}:${c.terminatedAt}:${c.startedAt}:${billed}`;
+      if (this.usageMemo?.key === key && this.usageMemo.terms === c.terms) return this.usageMemo.view;
+      const usage = currentUsage(c);
+      const view = usage ? lagoCustomerUsage(usage, c.terms.metrics) : null;
+      this.usageMemo = { terms: c.terms, key, view };
+      return view;
+    }
+    const taken = new Set<string>();
+    const unseen = pending.filter((m) => {
+      if (this.seen.has(m.transaction_id) || taken.has(m.transaction_id)) return false;
+      taken.add(m.transaction_id);
+      return true;
+    });
+    let cycle = this.cycle;
+    if (unseen.length > 0) {
+      cycle = {
+        ...this.cycle,
+        ledger: JSON.parse(JSON.stringify(this.cycle.ledger)) as BillingCycle['ledger'],
+      };
+      let seq = this.nextSeq;
+      for (const message of unseen) {
+        const metered = meteredEventOf(cycle.terms.metrics, {
+          code: message.code,
+          at: message.timestamp,
+          seq: seq++,
+          properties: message.properties,
+        });
+        if (metered.ok) recordEvent(cycle, metered.event);
+      }
+    }
+    const usage = currentUsage(cycle);
+    return usage ? lagoCustomerUsage(usage, cycle.terms.metrics) : null;
   }
 
   ledgerView(): SeatLedgerView {

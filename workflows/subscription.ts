@@ -36,6 +36,7 @@ import type {
   ComputedInvoice,
   PlanChangeRequest,
   PlanChangeResult,
+  SeatEventMessage,
   TerminateResult,
 } from '../src/contracts/subscription-workflow';
 import { SubscriptionState, type SubscriptionWorkflowInput } from './subscription-state';
@@ -81,7 +82,7 @@ export async function subscriptionWorkflow(input: SubscriptionWorkflowInput): Pr
   });
   setHandler(planChangedSignal, () => state.markPlanChanged());
   setHandler(endingAtSignal, ({ ending_at }) => state.setEndingAt(ending_at));
-  setHandler(currentUsageQuery, () => state.currentUsage());
+  setHandler(currentUsageQuery, (pending?: SeatEventMessage[]) => state.currentUsage(pending ?? []));
   setHandler(seatLedgerQuery, () => state.ledgerView());
   setHandler(subscriptionQuery, () => state.view());
   setHandler(

@@ -20,16 +20,25 @@ import {
   findStoredEvent,
   listEventPage,
   listStoredEvents,
+  toSeatEventMessage,
   type EventDoc,
   type EventKey,
 } from '../../src/store/events';
-import { writeOneByOne, isDuplicateKey } from '../../src/store/database';
-import { metricFieldNames, type EventDelivery, type MetricFieldNames } from '../event-delivery';
+import { writeOneByOne } from '../../src/store/database';
+import {
+  clearPendingDeliveries,
+  insertPendingDeliveries,
+  pendingMarker,
+  type PendingDeliveryDoc,
+} from '../../src/store/pending-deliveries';
+import type { EventDelivery, MetricFieldNames } from '../event-delivery';
+import { EventWriter } from '../event-ingest';
 
 registerRoute({
   method: 'post',
   path: '/events',
-  summary: 'Send one usage event (stored, then delivered to its subscription workflow)',
+  summary:
+    'Send one usage event (answered once stored; delivered to its subscription workflow in the background)',
   requestRoot: 'event',
   requestSchema: eventInput,
   responses: {
@@ -96,50 +105,45 @@ function eventKey(e: EventKey): string {
   return JSON.stringify([e.external_subscription_id, e.transaction_id]);
 }
 
-/**
- * The batch indexes an unordered insertMany refused, when every refusal is a duplicate key;
- * null when the error is anything else (the database is down, say).
- */
-function writeErrorIndexes(err: unknown): number[] | null {
-  const writeErrors = (err as { writeErrors?: unknown } | null)?.writeErrors;
-  const list = Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : [];
-  if (list.length === 0) return null;
-  const indexes: number[] = [];
-  for (const w of list as { index?: unknown; code?: unknown; errmsg?: unknown }[]) {
-    if (typeof w.index !== 'number' || !isDuplicateKey({ code: w.code, message: w.errmsg })) return null;
-    indexes.push(w.index);
-  }
-  return indexes;
+/** The marker of an event that can bill; none for a flagged one (it never bills). */
+function markerOf(doc: EventDoc, metrics: MetricFieldNames): PendingDeliveryDoc[] {
+  if (doc.problems.length > 0) return [];
+  const field = metrics.get(doc.code);
+  return [pendingMarker(doc, toSeatEventMessage(doc, field ? [field] : []))];
 }
+
+const unavailable = () =>
+  serviceUnavailable(
+    'database_unavailable',
+    'events cannot be stored right now; retry with the same transaction_id',
+  );
 
 export function eventRoutes(deps: ApiDeps, delivery: EventDelivery): Router {
   const router = Router();
   const db = deps.db;
+  const writer = new EventWriter(db, delivery);
 
-  /** Delivery failures are not the client's: the event is stored and the reconciler delivers it. */
-  async function deliverQuietly(
-    organizationId: string,
-    docs: EventDoc[],
-    known?: MetricFieldNames,
-  ): Promise<void> {
-    const bySubscription = new Map<string, EventDoc[]>();
-    for (const d of docs)
-      bySubscription.set(d.external_subscription_id, [
-        ...(bySubscription.get(d.external_subscription_id) ?? []),
-        d,
-      ]);
-    await Promise.all(
-      [...bySubscription].map(([sub, group]) =>
-        delivery.deliver(organizationId, sub, group, known).catch((err) => {
-          console.warn(`[api] events for ${sub} stored, delivery deferred: ${(err as Error).message}`);
-        }),
-      ),
-    );
+  /**
+   * Stores events with their pending-delivery markers (group commit, api/event-ingest.ts).
+   * Returns the indexes refused as already stored.
+   */
+  async function store(docs: EventDoc[], metrics: MetricFieldNames, wholeOrNothing: boolean) {
+    if (docs.some((d) => d.problems.length > 0)) delivery.noteProblems();
+    try {
+      return await writer.store(
+        docs,
+        docs.flatMap((d) => markerOf(d, metrics)),
+        wholeOrNothing,
+      );
+    } catch {
+      throw unavailable();
+    }
   }
 
   /**
-   * A retried event that is stored but was never delivered is delivered now (then still a 422).
-   * Each read is by the key's derived `_id`: a retry storm after a crash stays index lookups.
+   * A retried event that is stored but neither delivered nor marked (stored before markers were
+   * written with every event) is marked now and so delivered (then still a 422). Each read is by
+   * the key's derived `_id`: a retry storm after a crash stays index lookups.
    */
   async function redeliverIfPending(organizationId: string, keys: EventKey[]) {
     const stored = await Promise.all(keys.map((key) => findStoredEvent(db, organizationId, key)));
@@ -149,60 +153,21 @@ export function eventRoutes(deps: ApiDeps, delivery: EventDelivery): Router {
       stored.filter((d): d is EventDoc => d !== null),
     );
     const pending = stored.filter(
-      (d): d is EventDoc => d !== null && d.delivered_at === null && !d.awaiting_subscription,
+      (d): d is EventDoc =>
+        d !== null && d.delivered_at === null && !d.awaiting_subscription && d.problems.length === 0,
     );
-    if (pending.length > 0) await deliverQuietly(organizationId, pending);
-  }
-
-  async function insertOrUnavailable(doc: EventDoc): Promise<void> {
-    try {
-      await events(db).insertOne(doc);
-    } catch (err) {
-      if (isDuplicateKey(err)) throw err;
-      throw serviceUnavailable(
-        'database_unavailable',
-        'events cannot be stored right now; retry with the same transaction_id',
-      );
-    }
-  }
-
-  /** Lists stored events for GET /events; a retry with the same transaction_id lists them too. */
-  async function listOrUnavailable(docs: EventDoc[]): Promise<void> {
-    try {
-      await listStoredEvents(db, docs);
-    } catch {
-      throw serviceUnavailable(
-        'database_unavailable',
-        'events are stored but not yet listed; retry with the same transaction_id',
-      );
-    }
-  }
-
-  /**
-   * Inserts a whole batch, all or nothing. Returns the indexes refused as already stored (their
-   * unique key exists); then the rest, inserted by this call, is deleted again before the 422.
-   */
-  async function insertBatch(docs: EventDoc[]): Promise<number[]> {
-    try {
-      await events(db).insertMany(docs, { ordered: false });
-      return [];
-    } catch (err) {
-      const refused = writeErrorIndexes(err);
-      if (!refused || !isDuplicateKey(err)) {
-        throw serviceUnavailable(
-          'database_unavailable',
-          'events cannot be stored right now; retry with the same transaction_id',
-        );
-      }
-      const inserted = docs.filter((_, i) => !refused.includes(i));
-      // By _id, one delete per command (writeOneByOne): FerretDB serves _id from its index.
-      if (inserted.length > 0)
-        await writeOneByOne(
-          events(db),
-          inserted.map((d) => ({ deleteOne: { filter: { _id: d._id } } })),
-        );
-      return refused.sort((a, b) => a - b);
-    }
+    if (pending.length === 0) return;
+    const metrics = await delivery.metrics.get(
+      organizationId,
+      pending.map((d) => d.code),
+    );
+    await insertPendingDeliveries(
+      db,
+      pending.flatMap((d) => markerOf(d, metrics)),
+    ).catch(() => undefined); // the database is down: the client retries
+    delivery.wake(
+      pending.map((d) => ({ organizationId, externalSubscriptionId: d.external_subscription_id })),
+    );
   }
 
   /** The (subscription, transaction_id) keys of these inputs that are already stored. */
@@ -229,17 +194,13 @@ export function eventRoutes(deps: ApiDeps, delivery: EventDelivery): Router {
     if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw missingParam('event');
     const parsed = eventInput.safeParse(raw);
     if (!parsed.success) throw validationErrors(lagoDetails(parsed.error));
-    const metrics = await metricFieldNames(db, org._id, [parsed.data.code]);
+    const metrics = await delivery.metrics.get(org._id, [parsed.data.code]);
     const doc = toDoc(org._id, parsed.data, new Date(), metrics);
-    try {
-      await insertOrUnavailable(doc);
-    } catch (err) {
-      if (!isDuplicateKey(err)) throw err;
+    const duplicates = await store([doc], metrics, false);
+    if (duplicates.length > 0) {
       await redeliverIfPending(org._id, [doc]);
       throw validationErrors({ transaction_id: ['value_already_exist'] });
     }
-    await listOrUnavailable([doc]);
-    await deliverQuietly(org._id, [doc], metrics);
     res.json({ event: serializeEvent(doc) });
   });
 
@@ -278,26 +239,50 @@ export function eventRoutes(deps: ApiDeps, delivery: EventDelivery): Router {
     }
 
     const now = new Date();
-    const metrics = await metricFieldNames(
-      db,
+    const metrics = await delivery.metrics.get(
       org._id,
       inputs.map((e) => e.code),
     );
     const docs = inputs.map((e) => toDoc(org._id, e, now, metrics));
-    // Insert first: the unique index finds stored duplicates without reading the collection.
-    const duplicates = await insertBatch(docs);
+    // Insert first: the unique index finds stored duplicates without reading the collection. Until
+    // the batch is known whole (or rolled back), its subscriptions' deliveries are held.
+    const targets = docs.map((d) => ({
+      organizationId: org._id,
+      externalSubscriptionId: d.external_subscription_id,
+    }));
+    const held = delivery.hold(targets);
+    try {
+      await storeWholeOrRollBack(docs, metrics, details);
+    } finally {
+      delivery.release(held, targets);
+    }
+    res.json({ events: docs.map((d) => serializeEvent(d)) });
+  });
+
+  /** Stores a batch; on a duplicate, deletes what it inserted and throws Lago's 422 by index. */
+  async function storeWholeOrRollBack(docs: EventDoc[], metrics: MetricFieldNames, details: ErrorDetails) {
+    const organizationId = docs[0]!.organization_id;
+    const duplicates = await store(docs, metrics, true);
     if (duplicates.length > 0) {
+      // All or nothing: the events this call inserted are deleted again (by _id, one delete per
+      // command: FerretDB serves _id from its index), then their markers.
+      const inserted = docs.filter((_, i) => !duplicates.includes(i));
+      await writeOneByOne(
+        events(db),
+        inserted.map((d) => ({ deleteOne: { filter: { _id: d._id } } })),
+      );
+      await clearPendingDeliveries(
+        db,
+        inserted.flatMap((d) => markerOf(d, metrics)),
+      );
       for (const i of duplicates) details[String(i)] = { transaction_id: ['value_already_exist'] };
       await redeliverIfPending(
-        org._id,
+        organizationId,
         duplicates.map((i) => docs[i]!),
       );
       throw validationErrors(details);
     }
-    await listOrUnavailable(docs);
-    await deliverQuietly(org._id, docs, metrics);
-    res.json({ events: docs.map((d) => serializeEvent(d)) });
-  });
+  }
 
   router.get('/:transactionId', async (req, res) => {
     const org = organizationOf(req);

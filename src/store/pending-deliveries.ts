@@ -1,54 +1,125 @@
 import type { Db } from 'mongodb';
-import { ID_RANGE_COMMENT, isDuplicateKey, retryWhileBusy, writeOneByOne } from './database';
+import { ID_RANGE_COMMENT, isDuplicateKey, retryWhileBusy } from './database';
+import { stableUuid } from './stable-uuid';
 import type { EventDoc } from './events';
+import type { SeatEventMessage } from '../contracts/subscription-workflow';
 
 /**
- * A marker per stored event whose delivery failed (Temporal unreachable, the workflow not running
- * yet): the reconciler reads the oldest markers as one `_id` range instead of querying every stored
- * event (docs/scaling.md). The `_id` is `{created_at ms, 13 digits}:{event _id}`, plain ASCII, so
- * "older than t" is a range ordered by age.
+ * A marker per accepted event not yet delivered to its subscription workflow, written BEFORE the
+ * event itself and before the API answers 200 (docs/scaling.md, "Ingest"): so every stored event
+ * either has a marker or was delivered, and the deliverer (api/event-delivery.ts) finds all work by
+ * reading markers, never by querying the events. The `_id` is
+ * `{subscription prefix}{created_at ms, 13 digits}:{event _id}`, only `[0-9a-f:-]`: one
+ * subscription's pending events are one `_id` range in ingestion order (the deliverer's batch of one
+ * signal, and what current usage adds to the workflow's state to read its own writes); the whole
+ * collection is one range too. The marker carries the message the workflow will receive.
+ *
+ * Markers written before this format (`{created_at 13 digits}:{event _id}`, no `message`) are still
+ * read (the whole-collection range covers them) and delivered from their event.
  */
 export interface PendingDeliveryDoc {
   _id: string;
   event_id: string;
+  /** The event's subscription, and what its workflow receives (absent in the earlier format). */
+  organization_id?: string;
+  external_subscription_id?: string;
+  message?: SeatEventMessage;
 }
 
 export function pendingDeliveries(db: Db) {
   return db.collection<PendingDeliveryDoc>('pending_deliveries');
 }
 
-const pendingId = (d: Pick<EventDoc, '_id' | 'created_at'>) =>
-  `${String(d.created_at.getTime()).padStart(13, '0')}:${d._id}`;
+/** The common start of one subscription's marker ids (ends with `:`). */
+export function pendingPrefix(organizationId: string, externalSubscriptionId: string): string {
+  return `${stableUuid(JSON.stringify(['pending', organizationId, externalSubscriptionId]))}:`;
+}
 
-/** Records events whose delivery failed (idempotent). */
-export async function recordPendingDeliveries(db: Db, docs: Pick<EventDoc, '_id' | 'created_at'>[]) {
-  for (const d of docs) {
-    await retryWhileBusy(() => pendingDeliveries(db).insertOne({ _id: pendingId(d), event_id: d._id })).catch(
-      (err) => {
-        if (!isDuplicateKey(err)) throw err;
-      },
-    );
+/** The marker of a stored (or about to be stored) event: a function of the event alone. */
+export function pendingMarker(
+  doc: Pick<EventDoc, '_id' | 'organization_id' | 'external_subscription_id' | 'created_at'>,
+  message: SeatEventMessage,
+): PendingDeliveryDoc {
+  const _id = `${pendingPrefix(doc.organization_id, doc.external_subscription_id)}${String(
+    doc.created_at.getTime(),
+  ).padStart(13, '0')}:${doc._id}`;
+  return {
+    _id,
+    event_id: doc._id,
+    organization_id: doc.organization_id,
+    external_subscription_id: doc.external_subscription_id,
+    message,
+  };
+}
+
+/** When the marker was written (ms), for both formats. */
+export function pendingCreatedAt(marker: Pick<PendingDeliveryDoc, '_id'>): number {
+  const parts = marker._id.split(':');
+  return Number(parts.length >= 3 ? parts[parts.length - 2] : parts[0]);
+}
+
+/**
+ * Writes markers in one unordered insert; a marker already written (a retried request, a
+ * re-marked event) is not an error. Throws when the database refuses anything else.
+ */
+export async function insertPendingDeliveries(db: Db, markers: PendingDeliveryDoc[]): Promise<void> {
+  if (markers.length === 0) return;
+  try {
+    await pendingDeliveries(db).insertMany(markers, { ordered: false });
+  } catch (err) {
+    const writeErrors = (err as { writeErrors?: unknown } | null)?.writeErrors;
+    const list = Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : [];
+    const allDuplicates =
+      list.length > 0 &&
+      (list as { code?: unknown; errmsg?: unknown }[]).every((w) =>
+        isDuplicateKey({ code: w.code, message: w.errmsg }),
+      );
+    if (!allDuplicates) throw err;
   }
 }
 
-/** The oldest markers of events stored before `before`, at most `limit`. */
+/** `_id` bounds of every marker (both formats: digits and `[0-9a-f:-]` sort below `~`). */
+const ALL = { from: '', to: '~' };
+
+/**
+ * Up to `limit` markers after `after` (exclusive) in `_id` order: of one subscription when
+ * `prefix` is given, else of every subscription. An `_id` range with a sort on `_id`, the shape the
+ * FerretDB patch pushes down with its limit, marked by the comment it requires.
+ */
 export async function readPendingDeliveries(
   db: Db,
-  before: Date,
-  limit: number,
+  options: { prefix?: string; after?: string; limit: number },
 ): Promise<PendingDeliveryDoc[]> {
+  const from = options.prefix ?? ALL.from;
+  const to = options.prefix ? `${options.prefix.slice(0, -1)};` : ALL.to;
+  const after = options.after !== undefined && options.after > from ? options.after : from;
   return pendingDeliveries(db)
-    .find({ _id: { $gte: '0', $lt: String(before.getTime()).padStart(13, '0') } })
+    .find({ _id: { $gt: after, $lt: to } })
     .sort({ _id: 1 })
-    .limit(limit)
+    .limit(options.limit)
     .comment(ID_RANGE_COMMENT)
     .toArray();
 }
 
-/** Removes the markers of events that are settled (delivered, or waiting for their subscription). */
-export async function clearPendingDeliveries(db: Db, markers: PendingDeliveryDoc[]): Promise<void> {
-  await writeOneByOne(
-    pendingDeliveries(db),
-    markers.map((m) => ({ deleteOne: { filter: { _id: m._id } } })),
-  );
+/** Markers deleted per command by `clearPendingDeliveries`. */
+const CLEAR_CHUNK = 500;
+
+/**
+ * Removes markers of settled events (delivered, or waiting for their subscription): one
+ * `deleteMany` by `_id: {$in}` per 500, a single statement and SQLite transaction (one delete per
+ * marker cost a transaction each: a third of delivery time, measured in the api-kill drill). On
+ * FerretDB the `$in` is evaluated over the collection, which holds only undelivered events' markers.
+ */
+export async function clearPendingDeliveries(
+  db: Db,
+  markers: Pick<PendingDeliveryDoc, '_id'>[],
+): Promise<void> {
+  for (let i = 0; i < markers.length; i += CLEAR_CHUNK) {
+    const ids = markers.slice(i, i + CLEAR_CHUNK).map((m) => m._id);
+    await retryWhileBusy(() =>
+      ids.length === 1
+        ? pendingDeliveries(db).deleteOne({ _id: ids[0]! })
+        : pendingDeliveries(db).deleteMany({ _id: { $in: ids } }),
+    );
+  }
 }

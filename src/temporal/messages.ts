@@ -31,7 +31,11 @@ export const seatEventsSignal = defineSignal<[SeatEventMessage[]]>('seatEvents')
 /** The plan was updated: the workflow reloads it and applies it from the next period. */
 export const planChangedSignal = defineSignal<[]>('planChanged');
 
-export const currentUsageQuery = defineQuery<CurrentUsageView | null>('currentUsage');
+/**
+ * Current usage; the optional argument is events accepted but not yet delivered (the API reads
+ * them from their pending-delivery markers), counted as if received, without changing the state.
+ */
+export const currentUsageQuery = defineQuery<CurrentUsageView | null, [SeatEventMessage[]?]>('currentUsage');
 export const seatLedgerQuery = defineQuery<SeatLedgerView>('seatLedger');
 export const subscriptionQuery = defineQuery<SubscriptionView>('subscription');
 

@@ -139,6 +139,18 @@ describe('subscription workflow (time-skipping)', () => {
         amount_cents: second.amountCents,
         events_count: 4,
       });
+      // Events accepted by the API but not delivered yet, passed to the query (read your writes):
+      // counted once each (e5 is received already, e7 comes twice), the state left untouched.
+      const pending = [
+        seat('e5', 'u4', 'add', month(1, 18, 12)),
+        seat('e7', 'u5', 'add', month(1, 20, 12)),
+        seat('e7', 'u5', 'add', month(1, 20, 12)),
+      ].map((e) => ({ ...e, recorded: true }));
+      expect((await handle.query(currentUsageQuery, pending))?.charges_usage[0]).toMatchObject({
+        units: '3.0',
+        events_count: 5,
+      });
+      expect(await handle.query(currentUsageQuery)).toEqual(usage);
 
       await sleepUntil(month(2, 1, 2)); // the second month's invoice
       const terminatedAt = month(2, 15, 12);

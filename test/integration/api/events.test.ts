@@ -1,5 +1,6 @@
 import { as, startApiHarness, type ApiHarness } from './harness';
 import { events } from '../../../src/store/events';
+import { pendingDeliveries } from '../../../src/store/pending-deliveries';
 
 describe('events API (stored in MongoDB; no subscription yet, so nothing is signalled)', () => {
   let h: ApiHarness;
@@ -41,9 +42,16 @@ describe('events API (stored in MongoDB; no subscription yet, so nothing is sign
       properties: { user_id: 'u42', operation_type: 'add' },
       lago_subscription_id: null,
     });
-    const stored = await events(h.db).findOne({ transaction_id: 't1' });
-    // No subscription with that id yet: its workflow will load the event when it starts.
+    // Answered once stored with its pending-delivery marker; delivered in the background.
+    expect(await events(h.db).findOne({ transaction_id: 't1' })).toMatchObject({ problems: [] });
+    // No subscription with that id yet: the deliverer leaves it to its workflow's first load.
+    let stored = await events(h.db).findOne({ transaction_id: 't1' });
+    for (let i = 0; i < 100 && !stored?.awaiting_subscription; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      stored = await events(h.db).findOne({ transaction_id: 't1' });
+    }
     expect(stored).toMatchObject({ awaiting_subscription: true, delivered_at: null, problems: [] });
+    expect(await pendingDeliveries(h.db).countDocuments({ event_id: stored!._id })).toBe(0);
   });
 
   it('rejects a repeated transaction_id with value_already_exist and keeps the first event', async () => {
@@ -124,6 +132,12 @@ describe('events API (stored in MongoDB; no subscription yet, so nothing is sign
     expect(stored.status).toBe(422);
     expect(stored.body.error_details).toEqual({ '1': { transaction_id: ['value_already_exist'] } });
     expect(await events(h.db).countDocuments({ transaction_id: { $in: ['b3', 'b4', 'dup2'] } })).toBe(0);
+    // Rolled back with their pending-delivery markers: nothing left to deliver.
+    expect(
+      await pendingDeliveries(h.db).countDocuments({
+        'message.transaction_id': { $in: ['b3', 'b4', 'dup2'] },
+      }),
+    ).toBe(0);
     expect(await events(h.db).countDocuments({ transaction_id: 'dup' })).toBe(1);
 
     const ok = await as(h.a, h.app).post('/api/v1/events/batch', { events: [seat('b1'), seat('b2')] });

@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { startStack, type Stack } from '../../support/stack';
 import { eventId, events, type EventDoc } from '../../../src/store/events';
+import { pendingDeliveries } from '../../../src/store/pending-deliveries';
 
 describe('subscriptions, current usage and invoices API', () => {
   let stack: Stack;
@@ -319,11 +320,19 @@ describe('subscriptions, current usage and invoices API', () => {
       });
       expect(retry.body.error_details).toEqual({ transaction_id: ['value_already_exist'] });
     }
+    // The retries marked them pending: current usage counts them at once (read your writes)...
+    const usage = await call('GET', '/customers/retry_co/current_usage?external_subscription_id=retry_sub');
+    expect(usage.body.customer_usage.charges_usage[0]).toMatchObject({ units: '2.0', events_count: 2 });
+    // ...and the deliverer delivers them in the background.
+    await stack.eventDelivery.idle();
     expect(
       await events(stack.db).countDocuments({ external_subscription_id: 'retry_sub', delivered_at: null }),
     ).toBe(0);
-    const usage = await call('GET', '/customers/retry_co/current_usage?external_subscription_id=retry_sub');
-    expect(usage.body.customer_usage.charges_usage[0]).toMatchObject({ units: '2.0', events_count: 2 });
+    const delivered = await call(
+      'GET',
+      '/customers/retry_co/current_usage?external_subscription_id=retry_sub',
+    );
+    expect(delivered.body.customer_usage).toEqual(usage.body.customer_usage);
   });
 
   it('bills events sent before their subscription existed once it starts (its first load reads their markers)', async () => {
@@ -354,10 +363,66 @@ describe('subscriptions, current usage and invoices API', () => {
       if (units !== '2.0') await new Promise((r) => setTimeout(r, 200));
     }
     expect(units).toBe('2.0');
-    expect(
-      await events(stack.db).countDocuments({ external_subscription_id: 'early_sub', delivered_at: null }),
-    ).toBe(0);
+    let undelivered = -1;
+    for (let i = 0; i < 100 && undelivered !== 0; i++) {
+      if (i > 0) await new Promise((r) => setTimeout(r, 200));
+      undelivered = await events(stack.db).countDocuments({
+        external_subscription_id: 'early_sub',
+        delivered_at: null,
+      });
+    }
+    expect(undelivered).toBe(0);
   });
+
+  it('reads its writes under load: current usage right after each 200 counts that event, while deliveries are in flight', async () => {
+    const created = await call('POST', '/subscriptions', {
+      subscription: { external_customer_id: 'ryw_co', plan_code: 'team', external_id: 'ryw_sub' },
+    });
+    expect(created.status).toBe(200);
+    const at = Math.floor(Date.now() / 1000) - 60;
+    const signalsBefore = stack.eventDelivery.signalsSent;
+    // 8 concurrent clients, 25 events each, 200 distinct seats: every client reads current usage
+    // right after each of its 200s and must see at least the seats it was answered for so far.
+    const accepted = new Set<string>();
+    let readsWhilePending = 0;
+    const client = async (c: number) => {
+      const mine = new Set<string>();
+      for (let n = 0; n < 25; n++) {
+        const user = `c${c}u${n}`;
+        const sent = await call('POST', '/events', {
+          event: {
+            transaction_id: `ryw-${c}-${n}`,
+            external_subscription_id: 'ryw_sub',
+            code: 'seats',
+            timestamp: at,
+            properties: { user_id: user, operation_type: 'add' },
+          },
+        });
+        expect(sent.status).toBe(200);
+        mine.add(user);
+        accepted.add(user);
+        const pending = await pendingDeliveries(stack.db).countDocuments({});
+        if (pending > 0) readsWhilePending++;
+        const usage = await call('GET', '/customers/ryw_co/current_usage?external_subscription_id=ryw_sub');
+        expect(usage.status).toBe(200);
+        const units = Number(usage.body.customer_usage.charges_usage[0]?.units ?? 0);
+        // Counts at least this client's accepted seats, at most every seat accepted by then.
+        expect(units).toBeGreaterThanOrEqual(mine.size);
+        expect(units).toBeLessThanOrEqual(accepted.size + 8);
+      }
+    };
+    await Promise.all(Array.from({ length: 8 }, (_, c) => client(c)));
+    await stack.eventDelivery.idle();
+    const usage = await call('GET', '/customers/ryw_co/current_usage?external_subscription_id=ryw_sub');
+    expect(usage.body.customer_usage.charges_usage[0]).toMatchObject({ units: '200.0' });
+    // Deliveries were batched (fewer signals than events) and really in flight during the reads.
+    expect(stack.eventDelivery.signalsSent - signalsBefore).toBeLessThan(200);
+    expect(readsWhilePending).toBeGreaterThan(0);
+    console.log(
+      `[read-your-writes] 200 events, ${stack.eventDelivery.signalsSent - signalsBefore} signals, ` +
+        `${readsWhilePending} of 200 usage reads made while deliveries were pending`,
+    );
+  }, 120_000);
 
   it('answers 503 with a clear body when no worker answers the usage query', async () => {
     await stack.stopWorker();

@@ -1,0 +1,145 @@
+import type { Db } from 'mongodb';
+import { events, listStoredEvents, type EventDoc } from '../src/store/events';
+import { isDuplicateKey } from '../src/store/database';
+import { insertPendingDeliveries, type PendingDeliveryDoc } from '../src/store/pending-deliveries';
+import type { EventDelivery } from './event-delivery';
+
+/** Group writes in flight at once: while they run, newer requests gather into the next group. */
+const MAX_IN_FLIGHT = 2;
+/** Most events in one group write (one insert command of markers, one of events). */
+const MAX_GROUP_EVENTS = 1_000;
+
+/** The database refused the write (not a duplicate): nothing was acknowledged. */
+export class StoreUnavailableError extends Error {}
+
+interface Entry {
+  docs: EventDoc[];
+  markers: PendingDeliveryDoc[];
+  /** A batch is all or nothing: when one of its events is a duplicate, no subscription is woken. */
+  wholeOrNothing: boolean;
+  ok: (duplicates: number[]) => void;
+  fail: (err: unknown) => void;
+}
+
+/**
+ * The batch indexes an unordered insertMany refused, when every refusal is a duplicate key;
+ * null when the error is anything else (the database is down, say).
+ */
+export function writeErrorIndexes(err: unknown): number[] | null {
+  const writeErrors = (err as { writeErrors?: unknown } | null)?.writeErrors;
+  const list = Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : [];
+  if (list.length === 0) return null;
+  const indexes: number[] = [];
+  for (const w of list as { index?: unknown; code?: unknown; errmsg?: unknown }[]) {
+    if (typeof w.index !== 'number' || !isDuplicateKey({ code: w.code, message: w.errmsg })) return null;
+    indexes.push(w.index);
+  }
+  return indexes;
+}
+
+/**
+ * Group commit of accepted events (docs/scaling.md, "Ingest"): concurrent requests are gathered
+ * while earlier group writes run, then written as one unordered insert of their pending-delivery
+ * markers followed by one unordered insert of the events. A request is answered once both are
+ * stored: its event is durable and its marker guarantees delivery (api/event-delivery.ts), which
+ * this writer then wakes, off the request path. An event refused as a duplicate (its `_id` derives
+ * from its idempotency key) fails only its own request, and its marker is deleted again.
+ */
+export class EventWriter {
+  private queue: Entry[] = [];
+  private inFlight = 0;
+
+  constructor(
+    private readonly db: Db,
+    private readonly delivery: EventDelivery,
+  ) {}
+
+  /**
+   * Stores events and their markers. Resolves with the indexes of `docs` refused as already stored;
+   * rejects with `StoreUnavailableError` when the database refused
+   * anything else (the markers may stay: the deliverer drops a marker whose event never appears).
+   */
+  store(docs: EventDoc[], markers: PendingDeliveryDoc[], wholeOrNothing = false): Promise<number[]> {
+    return new Promise<number[]>((ok, fail) => {
+      this.queue.push({ docs, markers, wholeOrNothing, ok, fail });
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    while (this.inFlight < MAX_IN_FLIGHT && this.queue.length > 0) {
+      let size = 0;
+      let n = 0;
+      while (n < this.queue.length && (n === 0 || size + this.queue[n]!.docs.length <= MAX_GROUP_EVENTS))
+        size += this.queue[n++]!.docs.length;
+      const group = this.queue.splice(0, n);
+      this.inFlight++;
+      void this.write(group).finally(() => {
+        this.inFlight--;
+        this.pump();
+      });
+    }
+  }
+
+  private async write(group: Entry[]): Promise<void> {
+    const docs = group.flatMap((e) => e.docs);
+    let refused: number[];
+    try {
+      await insertPendingDeliveries(
+        this.db,
+        group.flatMap((e) => e.markers),
+      );
+      refused = await this.insertEvents(docs);
+    } catch (err) {
+      for (const e of group) e.fail(err);
+      return;
+    }
+    const results: number[][] = [];
+    let offset = 0;
+    for (const e of group) {
+      const start = offset;
+      offset += e.docs.length;
+      results.push(refused.filter((i) => i >= start && i < offset).map((i) => i - start));
+    }
+    // Listed for GET /events in the same group write (one insert of list entries, counted in
+    // blocks): the events this group stored, but not a batch its route rolls back. A failure here
+    // fails the requests; their retries (422 value_already_exist) list the events.
+    try {
+      await listStoredEvents(
+        this.db,
+        group.flatMap((e, k) =>
+          e.wholeOrNothing && results[k]!.length > 0 ? [] : e.docs.filter((_, i) => !results[k]!.includes(i)),
+        ),
+      );
+    } catch (err) {
+      for (const e of group) e.fail(new StoreUnavailableError((err as Error).message));
+      return;
+    }
+    // A duplicate's marker (its id has this request's time, not the stored event's) is left for
+    // the deliverer, which drops it: deleting it here could delete the stored event's own marker
+    // when both requests came within one millisecond.
+    const woken = new Map<string, { organizationId: string; externalSubscriptionId: string }>();
+    group.forEach((e, k) => {
+      if (e.wholeOrNothing && results[k]!.length > 0) return; // rolled back by its route
+      for (const m of e.markers)
+        woken.set(m._id.slice(0, m._id.indexOf(':')), {
+          organizationId: m.organization_id!,
+          externalSubscriptionId: m.external_subscription_id!,
+        });
+    });
+    this.delivery.wake([...woken.values()]);
+    group.forEach((e, k) => e.ok(results[k]!));
+  }
+
+  /** One unordered insert; returns the indexes refused as duplicates. */
+  private async insertEvents(docs: EventDoc[]): Promise<number[]> {
+    try {
+      await events(this.db).insertMany(docs, { ordered: false });
+      return [];
+    } catch (err) {
+      const refused = writeErrorIndexes(err);
+      if (!refused) throw new StoreUnavailableError((err as Error).message);
+      return refused;
+    }
+  }
+}
