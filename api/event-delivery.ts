@@ -127,7 +127,20 @@ export class EventDelivery {
    * Subscriptions whose delivery failed, by marker prefix: retried after a delay (`timer` set
    * while waiting for it; the attempts count until a round succeeds).
    */
-  private readonly retries = new Map<string, { attempts: number; timer: NodeJS.Timeout | null }>();
+  private readonly retries = new Map<
+    string,
+    { attempts: number; timer: NodeJS.Timeout | null; failed: boolean }
+  >();
+  /**
+   * Whether a wake may deliver this subscription now: not while a failed delivery waits for its
+   * retry (Temporal or the database down: each new event would fail again at once), but yes while
+   * a round only left markers whose events are not stored yet (a dead request's, for up to
+   * `ORPHAN_AFTER_MS`): those must not hold back the events stored since.
+   */
+  private mayWake(prefix: string): boolean {
+    const retry = this.retries.get(prefix);
+    return !(retry?.timer && retry.failed);
+  }
   private draining: Promise<void> | null = null;
   /**
    * Subscriptions (by marker prefix) with a batch being written that may yet be rolled back (a
@@ -154,7 +167,7 @@ export class EventDelivery {
   wake(targets: DeliveryTarget[]): void {
     for (const t of targets) {
       const prefix = pendingPrefix(t.organizationId, t.externalSubscriptionId);
-      if (!this.retries.get(prefix)?.timer) this.dirty.set(prefix, t);
+      if (this.mayWake(prefix)) this.dirty.set(prefix, t);
     }
     this.kick();
   }
@@ -243,13 +256,14 @@ export class EventDelivery {
         `[api] events for ${target.externalSubscriptionId} stored, delivery deferred: ${(err as Error).message}`,
       );
     const delay = Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** (attempts - 1));
+    const failed = err !== null && err !== undefined;
     const timer = setTimeout(() => {
-      this.retries.set(prefix, { attempts, timer: null });
+      this.retries.set(prefix, { attempts, timer: null, failed });
       this.dirty.set(prefix, target);
       this.kick();
     }, delay);
     timer.unref();
-    this.retries.set(prefix, { attempts, timer });
+    this.retries.set(prefix, { attempts, timer, failed });
   }
 
   /**
@@ -403,8 +417,7 @@ export class EventDelivery {
       if (markers.length < limit) break;
       after = markers[markers.length - 1]!._id;
     }
-    for (const [prefix, target] of queued)
-      if (!this.retries.get(prefix)?.timer) this.dirty.set(prefix, target);
+    for (const [prefix, target] of queued) if (this.mayWake(prefix)) this.dirty.set(prefix, target);
     this.kick();
     await this.idle();
     return queued.size;
