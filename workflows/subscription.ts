@@ -221,6 +221,8 @@ export async function subscriptionWorkflow(input: SubscriptionWorkflowInput): Pr
     await finalizeAllDrafts(ended);
     if (final) await finalize(final);
     await activities.projectSubscription(ended.projection(Date.now()));
+    // The ended subscription has no usage left to count against the customer's wallets.
+    if (reportsUsage) await activities.reportOngoingUsage(ended.ongoingUsageReport(Date.now()));
     await notify(() =>
       webhooks.notifySubscription({
         subscriptionId: ended.subscription.id,
