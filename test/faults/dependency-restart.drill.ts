@@ -36,6 +36,8 @@ import { sendWithRetries } from './retrying-sender';
 const SUBSCRIPTIONS = 20;
 const EVENTS = 1_000;
 const OUTAGE_MS = 15_000;
+/** Events from this index on are sent only once MongoDB is down (it goes down after 500 accepted). */
+const HELD_FOR_MONGODB_OUTAGE = 800;
 
 interface Outage {
   dependency: 'temporal' | 'mongodb';
@@ -109,6 +111,7 @@ describe('fault drill: the Temporal dev server and MongoDB stopped and restarted
       if (dependency === 'temporal') await stack.stopTemporal();
       else await stack.mongo.stopServer();
       record.from = Date.now();
+      if (dependency === 'mongodb') mongoStopped();
       await new Promise((r) => setTimeout(r, OUTAGE_MS / 2));
       record.health = await health();
       await new Promise((r) => setTimeout(r, OUTAGE_MS / 2));
@@ -125,6 +128,11 @@ describe('fault drill: the Temporal dev server and MongoDB stopped and restarted
       if (record.recoveredAfterMs === null) stopSending.abort();
     }
     const stopSending = new AbortController();
+    // Ingestion answers once an event is stored (issue #14), fast enough to send every event while
+    // Temporal is down: the last events wait for MongoDB's outage, so some are sent during it.
+    let mongoStopped: () => void = () => undefined;
+    const mongoDownStarted = new Promise<void>((resolve) => (mongoStopped = resolve));
+    stopSending.signal.addEventListener('abort', () => mongoStopped());
     const outagesDone: Promise<void>[] = [];
     const report = await sendWithRetries(stack.baseUrl, stack.apiKey, live, {
       concurrency: 4,
@@ -136,6 +144,7 @@ describe('fault drill: the Temporal dev server and MongoDB stopped and restarted
         if (count === 500) outagesDone.push(Promise.all(outagesDone).then(() => outage('mongodb')));
       },
       onOutcome: (outcome, body, sentAt) => answers.push({ outcome, body, sentAt, at: Date.now() }),
+      beforeSend: (index) => (index >= HELD_FOR_MONGODB_OUTAGE ? mongoDownStarted : Promise.resolve()),
     });
     await Promise.all(outagesDone);
 

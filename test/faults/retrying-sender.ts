@@ -32,6 +32,8 @@ export interface SendOptions {
   onAccepted?: (count: number) => void;
   /** Called with every answer (HTTP status, `network` or `timeout`), its body, and when its attempt was sent. */
   onOutcome?: (outcome: string, body: unknown, sentAt: number) => void;
+  /** Awaited before the event at this index is first sent (a drill holds part of the run back). */
+  beforeSend?: (index: number) => Promise<void>;
 }
 
 function isValueAlreadyExist(body: unknown): boolean {
@@ -109,7 +111,11 @@ export async function sendWithRetries(
 
   await Promise.all(
     Array.from({ length: options.concurrency }, async () => {
-      while (next < events.length) await sendOne(events[next++]!);
+      while (next < events.length) {
+        const index = next++;
+        await options.beforeSend?.(index);
+        await sendOne(events[index]!);
+      }
     }),
   );
   return report;
