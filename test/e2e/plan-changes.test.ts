@@ -6,6 +6,7 @@
  * subscriptions of each external id are read back, with their invoices and webhooks.
  */
 import { Client } from 'lago-javascript-client';
+import { createSeatsMetric } from '../support/lago-catalog';
 import { startStack, type Stack } from '../support/stack';
 import { handProratedCharge } from '../support/hand-rule';
 import { daysInUtcMonth } from '../support/scenario-calendar';
@@ -21,15 +22,7 @@ describe('plan changes through lago-javascript-client', () => {
     await lago.webhookEndpoints.createWebhookEndpoint({
       webhook_endpoint: { webhook_url: receiver.url, signature_algo: 'hmac' },
     });
-    const { data: metric } = await lago.billableMetrics.createBillableMetric({
-      billable_metric: {
-        name: 'Seats',
-        code: 'seats',
-        aggregation_type: 'unique_count_agg',
-        field_name: 'user_id',
-        recurring: true,
-      },
-    });
+    const metric = await createSeatsMetric(lago);
     // Starter: $10 a month and $10 a seat; Pro: $30 and $20 (a higher yearly amount).
     for (const [code, amountCents, price] of [
       ['starter', 1000, '10'],
