@@ -10,6 +10,7 @@ import {
 import { isDuplicateKey } from '../src/store/database';
 import { awaitingId, readAwaitingEvents } from '../src/store/awaiting-events';
 import type { SeatEventMessage } from '../src/contracts/subscription-workflow';
+import { endpointsSubscribedTo } from '../src/store/webhook-endpoints';
 
 /** Most events loaded by one activity call: the workflow pages with `after`. */
 export const STORED_EVENTS_PAGE = 2_000;
@@ -26,6 +27,8 @@ export interface LoadStoredEventsInput {
 export interface LoadStoredEventsResult {
   events: SeatEventMessage[];
   next: { createdAt: number; id: string } | null;
+  /** On the last page, when `webhook_type` was asked: whether an endpoint takes that webhook. */
+  notify?: boolean;
 }
 
 export function createEventActivities({ db }: { db: Db }) {
@@ -39,7 +42,11 @@ export function createEventActivities({ db }: { db: Db }) {
      * bill.
      */
     async loadStoredEvents(
-      input: LoadStoredEventsInput & { fieldNames: string[] },
+      input: LoadStoredEventsInput & {
+        fieldNames: string[];
+        /** The webhook the workflow sends once loaded (`subscription.started`): is it wanted? */
+        webhook_type?: string;
+      },
     ): Promise<LoadStoredEventsResult> {
       const markers = await readAwaitingEvents(
         db,
@@ -55,11 +62,11 @@ export function createEventActivities({ db }: { db: Db }) {
         STORED_EVENTS_PAGE,
       );
       const found: (EventDoc | null)[] = new Array(markers.length).fill(null);
-      let next = 0;
+      let reading = 0;
       await Promise.all(
         Array.from({ length: Math.min(READ_PARALLELISM, markers.length) }, async () => {
-          while (next < markers.length) {
-            const i = next++;
+          while (reading < markers.length) {
+            const i = reading++;
             found[i] = await events(db).findOne({ _id: markers[i]!.event_id });
           }
         }),
@@ -76,12 +83,18 @@ export function createEventActivities({ db }: { db: Db }) {
         docs.filter((d) => d.delivered_at === null).map((d) => d._id),
       );
       const last = markers[markers.length - 1];
+      const next =
+        markers.length === STORED_EVENTS_PAGE && last
+          ? { createdAt: Number(last._id.split(':')[1]), id: last.event_id }
+          : null;
+      const notify =
+        next === null && input.webhook_type !== undefined
+          ? (await endpointsSubscribedTo(db, input.organizationId, input.webhook_type)).length > 0
+          : undefined;
       return {
         events: docs.map((d) => toSeatEventMessage(d, input.fieldNames)),
-        next:
-          markers.length === STORED_EVENTS_PAGE && last
-            ? { createdAt: Number(last._id.split(':')[1]), id: last.event_id }
-            : null,
+        next,
+        ...(notify === undefined ? {} : { notify }),
       };
     },
 

@@ -5,6 +5,7 @@ import { createSubscriptionActivities } from './subscriptions';
 import { createWebhookActivities, type WebhookActivityDeps } from './webhooks';
 import { createNotificationActivities } from './notifications';
 import { createWalletActivities } from './wallets';
+import { createSettleInvoiceActivities } from './settle-invoice';
 
 export interface ActivityDeps extends WebhookActivityDeps {
   /** The worker's Temporal client (credit application calls the wallet workflows). */
@@ -20,6 +21,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createWebhookActivities(deps),
     ...createNotificationActivities(deps),
     ...createWalletActivities(deps),
+    ...createSettleInvoiceActivities(deps),
   };
 }
 

@@ -42,18 +42,21 @@ function content(inv: ComputedInvoice) {
   };
 }
 
-export function createInvoiceActivities(deps: InvoiceActivityDeps) {
-  const { db } = deps;
+/**
+ * How subscription invoices are written (the invoice activities and settleInvoice share it): drafts
+ * inserted once, finalization with a number claimed once.
+ */
+export function createInvoiceWriter(db: Db) {
 
   async function prefixOf(organizationId: string): Promise<string> {
     const org = await organizations(db).findOne({ _id: organizationId });
     return documentNumberPrefix(org ?? { _id: organizationId, name: 'org' });
   }
 
-  /** Inserts the invoice as a draft unless it exists; never touches a finalized one. */
-  async function insertDraftIfMissing(inv: ComputedInvoice): Promise<void> {
+  /** The invoice as a new draft document (number `{PREFIX}-DRAFT` until it is finalized). */
+  function draftDoc(inv: ComputedInvoice, prefix: string): InvoiceDoc {
     const now = new Date();
-    const doc: InvoiceDoc = {
+    return {
       _id: inv.id,
       lago_id: stableUuid(inv.id),
       organization_id: inv.organization_id,
@@ -64,7 +67,7 @@ export function createInvoiceActivities(deps: InvoiceActivityDeps) {
       invoice_type: 'subscription',
       status: 'draft',
       payment_status: 'pending',
-      number: `${await prefixOf(inv.organization_id)}-DRAFT`,
+      number: `${prefix}-DRAFT`,
       sequential_id: null,
       net_payment_term: 0,
       prepaid_credit_amount_cents: 0,
@@ -75,8 +78,66 @@ export function createInvoiceActivities(deps: InvoiceActivityDeps) {
       version_number: 1,
       ...content(inv),
     };
-    await insertInvoiceIfMissing(db, doc);
   }
+
+  /** Inserts the invoice as a draft unless it exists; never touches a finalized one. */
+  async function insertDraftIfMissing(inv: ComputedInvoice): Promise<void> {
+    await insertInvoiceIfMissing(db, draftDoc(inv, await prefixOf(inv.organization_id)));
+  }
+
+  /**
+   * The invoice finalized, as stored: its number claimed once (`claimInvoiceNumbers`), then either
+   * inserted finalized at once (the usual case: no draft was kept) or a stored draft updated to
+   * final. A finalized invoice is never touched again, so a retry returns what the first call
+   * stored. The organization, the customer and the invoice are read at once, by `_id`.
+   */
+  async function finalizeStored(inv: ComputedInvoice): Promise<InvoiceDoc> {
+    const [found, prefix, customer] = await Promise.all([
+      invoices(db).findOne({ _id: inv.id }),
+      prefixOf(inv.organization_id),
+      customers(db).findOne({ _id: inv.customer_id }),
+    ]);
+    if (found && found.status !== 'draft') return found;
+    const seq = await claimInvoiceNumbers(db, inv.id, inv.customer_id);
+    const pad = (n: number) => String(n).padStart(3, '0');
+    const now = new Date();
+    const final = {
+      ...content(inv),
+      status: 'finalized' as const,
+      number: `${prefix}-${pad(customer?.sequential_id ?? 0)}-${pad(seq.customerSequence)}`,
+      sequential_id: seq.customerSequence,
+      // Wallet credits were applied by the workflow (lagoAmountsWithCredits) before this call.
+      prepaid_credit_amount_cents: inv.prepaid_credit_amount_cents,
+      total_amount_cents: inv.total_amount_cents,
+      payment_status: inv.total_amount_cents > 0 ? ('pending' as const) : ('succeeded' as const),
+      finalized_at: now,
+      updated_at: now,
+    };
+    if (!found) {
+      const doc: InvoiceDoc = { ...draftDoc(inv, prefix), ...final, version_number: 2 };
+      if (await insertInvoiceIfMissing(db, doc)) return doc;
+    }
+    await invoices(db).updateOne(
+      { _id: inv.id, status: 'draft' },
+      { $set: final, $inc: { version_number: 1 } },
+    );
+    const stored = await invoices(db).findOne({ _id: inv.id });
+    if (!stored) throw new Error(`invoice ${inv.id} could not be stored`);
+    return stored;
+  }
+
+  /** The stored invoice's status, null when it is not stored. */
+  async function storedStatus(invoiceId: string): Promise<InvoiceDoc['status'] | null> {
+    const doc = await invoices(db).findOne({ _id: invoiceId }, { projection: { status: 1 } });
+    return doc?.status ?? null;
+  }
+
+  return { insertDraftIfMissing, finalizeStored, storedStatus };
+}
+
+export function createInvoiceActivities(deps: InvoiceActivityDeps) {
+  const { db } = deps;
+  const { insertDraftIfMissing, finalizeStored } = createInvoiceWriter(db);
 
   return {
     /**
@@ -105,36 +166,9 @@ export function createInvoiceActivities(deps: InvoiceActivityDeps) {
      * once per invoice), payment status, then credits and webhooks (onFinalized). Idempotent.
      */
     async finalizeInvoice(inv: ComputedInvoice): Promise<StoredInvoiceSummary> {
-      await insertDraftIfMissing(inv);
-      let doc = await invoices(db).findOne({ _id: inv.id });
-      if (doc && doc.status === 'draft') {
-        const customer = await customers(db).findOne({ _id: inv.customer_id });
-        const seq = await claimInvoiceNumbers(db, inv.id, inv.customer_id);
-        const pad = (n: number) => String(n).padStart(3, '0');
-        const number = `${await prefixOf(inv.organization_id)}-${pad(customer?.sequential_id ?? 0)}-${pad(seq.customerSequence)}`;
-        const now = new Date();
-        await invoices(db).updateOne(
-          { _id: inv.id, status: 'draft' },
-          {
-            $set: {
-              ...content(inv),
-              status: 'finalized',
-              number,
-              sequential_id: seq.customerSequence,
-              // Wallet credits were applied by the workflow (lagoAmountsWithCredits) before this call.
-              prepaid_credit_amount_cents: inv.prepaid_credit_amount_cents,
-              total_amount_cents: inv.total_amount_cents,
-              payment_status: inv.total_amount_cents > 0 ? 'pending' : 'succeeded',
-              finalized_at: now,
-              updated_at: now,
-            },
-            $inc: { version_number: 1 },
-          },
-        );
-        doc = await invoices(db).findOne({ _id: inv.id });
-      }
-      if (!doc) throw new Error(`invoice ${inv.id} could not be stored`);
-      if (deps.onFinalized) await deps.onFinalized(doc);
+      const doc = await finalizeStored(inv);
+      if (!deps.onFinalized) return summary(doc);
+      await deps.onFinalized(doc);
       return summary((await invoices(db).findOne({ _id: inv.id })) ?? doc);
     },
   };

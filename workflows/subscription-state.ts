@@ -88,6 +88,8 @@ export interface SubscriptionWorkflowInput {
   pendingPlanChange?: PendingPlanChange;
   /** The subscriptions of this external id billed before the current one, oldest first. */
   planChain?: PlanChainEntry[];
+  /** The run before reported this state's usage (its period close did, through settleInvoice). */
+  usageReported?: boolean;
 }
 
 export class SubscriptionState {

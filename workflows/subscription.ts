@@ -41,6 +41,7 @@ import type {
 } from '../src/contracts/subscription-workflow';
 import { SubscriptionState, type SubscriptionWorkflowInput } from './subscription-state';
 import { allocateCredits } from '../src/billing/credit-allocation';
+import type { Wallet } from '../src/billing';
 import { creditableInvoice, lagoAmountsWithCredits } from '../src/billing/lago-shapes';
 
 /** The customer's ongoing wallet balances are refreshed at most this often per subscription. */
@@ -67,13 +68,18 @@ export async function subscriptionWorkflow(input: SubscriptionWorkflowInput): Pr
   let state = SubscriptionState.fromInput(input);
   // Runs started before wallets existed never report usage (their saved histories replay unchanged).
   const reportsUsage = patched('wallet-ongoing-usage');
-  let usageChanged = reportsUsage;
+  // A run continued after a settled period close starts with its usage already reported.
+  let usageChanged = reportsUsage && input.usageReported !== true;
   let usageReportAt = 0;
   let terminateAt: number | null = null;
   let result: TerminateResult | null = null;
   const finalizeAsked: string[] = [];
   let planChangeAsked: PlanChangeRequest | null = null;
   const planChangeResults = new Map<string, PlanChangeResult>();
+  /** The subscription's projection is owed (deferred at the first start: see below). */
+  let projectionDue = false;
+  /** This run closed its period through settleInvoice (its usage report included). */
+  let settled = false;
   if (state.planChain.length > 0) upsertMemo({ plan_changes: state.planChain });
 
   setHandler(seatEventsSignal, (batch) => {
@@ -163,6 +169,14 @@ export async function subscriptionWorkflow(input: SubscriptionWorkflowInput): Pr
       customer_id: input.subscription.customerId,
       currency: invoice.currency,
     });
+    return takeCredits(invoice, found);
+  }
+
+  /** Credits from the wallets found, allocated here (recorded in this history) and taken. */
+  async function takeCredits(
+    invoice: ComputedInvoice,
+    found: { wallet: Wallet; workflow_id: string }[],
+  ): Promise<number> {
     if (found.length === 0) return 0;
     const allocation = allocateCredits(
       creditableInvoice(invoice),
@@ -184,6 +198,40 @@ export async function subscriptionWorkflow(input: SubscriptionWorkflowInput): Pr
     return given;
   }
 
+  /**
+   * A closed period's invoice, final (not a draft), in one activity (issue #14): settleInvoice
+   * finalizes it, projects the next period and reports its usage; it stops first when the customer
+   * has wallets, whose credits are allocated here and taken, then it is called again with them. The
+   * webhook follows only when an endpoint takes it.
+   */
+  async function settle(invoice: ComputedInvoice): Promise<void> {
+    const now = Date.now();
+    const usageReport = reportsUsage ? state.ongoingUsageReport(now) : null;
+    if (usageReport) {
+      usageChanged = false; // events signalled while the activity runs set it again
+      usageReportAt = now + USAGE_REPORT_INTERVAL_MS;
+    }
+    const publish = { projection: state.projection(now), usage_report: usageReport };
+    let result = await activities.settleInvoice({
+      invoice: lagoAmountsWithCredits(invoice, 0),
+      look_for_wallets: true,
+      ...publish,
+    });
+    if (result.kind === 'wallets') {
+      const credits = await takeCredits(invoice, result.wallets);
+      result = await activities.settleInvoice({
+        invoice: lagoAmountsWithCredits(invoice, credits),
+        look_for_wallets: false,
+        ...publish,
+      });
+    }
+    settled = true;
+    projectionDue = false;
+    setCurrentDetails(state.details());
+    if (result.kind === 'settled' && result.notify)
+      await notify(() => webhooks.notifyInvoice({ invoiceId: invoice.id, webhookType: 'invoice.created' }));
+  }
+
   const usageReportWaiting = () => usageChanged && state.status !== 'pending';
   const usageReportDue = () => usageReportWaiting() && Date.now() >= usageReportAt;
 
@@ -194,6 +242,7 @@ export async function subscriptionWorkflow(input: SubscriptionWorkflowInput): Pr
   }
 
   async function project(): Promise<void> {
+    projectionDue = false;
     await activities.projectSubscription(state.projection(Date.now()));
     setCurrentDetails(state.details());
   }
@@ -269,15 +318,25 @@ export async function subscriptionWorkflow(input: SubscriptionWorkflowInput): Pr
 
   if (!state.bootstrapped) {
     // Events stored before the subscription existed (or before its workflow started) count too.
+    const settles = patched('settle-invoice');
     let after: { createdAt: number; id: string } | undefined;
+    let started = true;
     do {
-      const page = await activities.loadStoredEvents({ ...state.eventSource(), after });
+      const page = await activities.loadStoredEvents({
+        ...state.eventSource(),
+        after,
+        ...(settles ? { webhook_type: 'subscription.started' } : {}),
+      });
       state.receive(page.events);
       after = page.next ?? undefined;
+      if (page.notify !== undefined) started = page.notify;
     } while (after);
     state.markBootstrapped();
-    await project();
-    if (state.status === 'active') {
+    // With no webhook to send, the projection waits for the loop, where a period that has already
+    // ended (a backdated subscription) projects it with its invoice: one activity less.
+    if (settles && !(state.status === 'active' && started)) projectionDue = true;
+    else await project();
+    if (!projectionDue && state.status === 'active') {
       await notify(() =>
         webhooks.notifySubscription({
           subscriptionId: state.subscription.id,
@@ -291,6 +350,7 @@ export async function subscriptionWorkflow(input: SubscriptionWorkflowInput): Pr
     await condition(
       () =>
         terminateAt !== null ||
+        projectionDue ||
         planChangeAsked !== null ||
         finalizeAsked.length > 0 ||
         state.hasUnrecordedEvents() ||
@@ -376,9 +436,12 @@ export async function subscriptionWorkflow(input: SubscriptionWorkflowInput): Pr
       planChangeAsked = null;
     }
 
-    if (usageReportDue()) await reportUsage(now);
+    // A period closed through settleInvoice reports the usage with its invoice.
+    const closing = state.status === 'active' && now >= state.periodEndAt();
+    if (usageReportDue() && !(closing && !state.pendingPlanChange && patched('settle-invoice')))
+      await reportUsage(now);
 
-    if (state.status === 'active' && now >= state.periodEndAt()) {
+    if (closing) {
       if (state.pendingPlanChange) {
         const previous = state;
         const { invoice, next } = previous.switchToPendingPlan();
@@ -386,12 +449,23 @@ export async function subscriptionWorkflow(input: SubscriptionWorkflowInput): Pr
       } else {
         if (state.planReloadDue())
           state.usePlanFromNextPeriod(await activities.loadPlanSnapshot(state.planSource()));
-        await issue(state.closePeriod());
-        await project();
+        const invoice = state.closePeriod();
+        if (invoice.status !== 'draft' && patched('settle-invoice')) await settle(invoice);
+        else {
+          await issue(invoice);
+          await project(); // a draft's usage is reported when the next run starts
+        }
       }
       await condition(allHandlersFinished);
-      return continueAsNew<typeof subscriptionWorkflow>(state.toInput());
+      // The next run need not report again what settleInvoice reported (unless events came since).
+      const reported = settled && reportsUsage && !usageChanged;
+      return continueAsNew<typeof subscriptionWorkflow>({
+        ...state.toInput(),
+        ...(reported ? { usageReported: true } : {}),
+      });
     }
+
+    if (projectionDue) await project();
 
     if (workflowInfo().continueAsNewSuggested) {
       await condition(allHandlersFinished);

@@ -85,20 +85,24 @@ export function invoiceCountSequence(organizationId: string, externalCustomerId?
 /**
  * Inserts the invoice unless one has its `_id` (never touching a stored one), counts it once (the
  * call whose upsert inserted it) and lists it (idempotent: its list entries follow from its stored
- * `created_at`). A crash between the insert and the count leaves the count one short.
+ * `created_at`). A crash between the insert and the count leaves the count one short. Returns
+ * whether this call inserted it.
  */
-export async function insertInvoiceIfMissing(db: Db, doc: InvoiceDoc): Promise<void> {
+export async function insertInvoiceIfMissing(db: Db, doc: InvoiceDoc): Promise<boolean> {
   const r = await upsertRetryingDuplicate(() =>
     invoices(db).updateOne({ _id: doc._id }, { $setOnInsert: doc }, { upsert: true }),
   );
   let stored: Pick<InvoiceDoc, '_id' | 'organization_id' | 'external_customer_id' | 'created_at'> = doc;
   if (r.upsertedCount === 1) {
-    await nextSequence(db, invoiceCountSequence(doc.organization_id));
-    await nextSequence(db, invoiceCountSequence(doc.organization_id, doc.external_customer_id));
+    await Promise.all([
+      nextSequence(db, invoiceCountSequence(doc.organization_id)),
+      nextSequence(db, invoiceCountSequence(doc.organization_id, doc.external_customer_id)),
+    ]);
   } else {
     stored = (await invoices(db).findOne({ _id: doc._id })) ?? doc;
   }
   await addListEntries(db, invoiceListEntries(stored));
+  return r.upsertedCount === 1;
 }
 
 /** One page of an organization's invoices (or one customer's), newest first, and their count. */

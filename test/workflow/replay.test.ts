@@ -15,7 +15,12 @@ const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
 describe('replay of saved subscription histories against the shipped bundle', () => {
   it('has histories to replay, including a run that continued as new', () => {
     expect(files).toEqual(
-      expect.arrayContaining(['subscription-continued-as-new.json', 'subscription-period-close.json']),
+      expect.arrayContaining([
+        'subscription-continued-as-new.json',
+        'subscription-period-close.json',
+        'subscription-period-settled.json',
+        'subscription-credits-settled.json',
+      ]),
     );
     const continued = JSON.parse(readFileSync(join(dir, 'subscription-continued-as-new.json'), 'utf8')) as {
       events: { eventType: string }[];

@@ -187,12 +187,13 @@ describe('subscription workflow (time-skipping)', () => {
       ]);
       expect(new Set(stored.map((i) => i.number)).size).toBe(3);
       if (process.env.SAVE_HISTORIES) {
-        // The first run: a partial month closed, its invoice stored, then continue-as-new.
+        // The first run: a partial month closed, its invoice settled in one activity, then
+        // continue-as-new. (subscription-period-close.json keeps the run of the earlier code.)
         const history = await env.client.workflow
           .getHandle(handle.workflowId, handle.firstExecutionRunId)
           .fetchHistory();
         writeFileSync(
-          join(__dirname, '..', 'histories', 'subscription-period-close.json'),
+          join(__dirname, '..', 'histories', 'subscription-period-settled.json'),
           historyToJSON(history),
         );
       }
@@ -320,9 +321,10 @@ describe('subscription workflow (time-skipping)', () => {
       ...workflowCode(),
       activities: {
         ...real,
-        // Writes the invoice, then fails (as a crash after the write would), twice.
-        async finalizeInvoice(...args: Parameters<typeof real.finalizeInvoice>) {
-          const result = await real.finalizeInvoice(...args);
+        // Writes the invoice (the period close settles it in one activity), then fails (as a crash
+        // after the write would), twice.
+        async settleInvoice(...args: Parameters<typeof real.settleInvoice>) {
+          const result = await real.settleInvoice(...args);
           if (failures++ < 2) throw new Error('worker crashed after writing');
           return result;
         },

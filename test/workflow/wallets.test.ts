@@ -203,9 +203,10 @@ describe('wallets and credits (time-skipping)', () => {
         ].sort(),
       );
       if (process.env.SAVE_HISTORIES) {
-        // Histories for test/workflow/replay.test.ts: a period closed with credits, and a wallet's story.
+        // Histories for test/workflow/replay.test.ts: a period closed with credits (settleInvoice;
+        // subscription-credits-applied.json keeps the run of the earlier code), and a wallet's story.
         const runs = [
-          [subscription.workflowId, subscription.firstExecutionRunId, 'subscription-credits-applied'],
+          [subscription.workflowId, subscription.firstExecutionRunId, 'subscription-credits-settled'],
           [first.workflow_id, undefined, 'wallet-granted-and-consumed'],
         ] as const;
         for (const [workflowId, runId, name] of runs) {
