@@ -3,7 +3,6 @@ import {
   eventId,
   events,
   listStoredEvents,
-  markDelivered,
   toSeatEventMessage,
   type EventDoc,
 } from '../src/store/events';
@@ -77,11 +76,9 @@ export function createEventActivities({ db }: { db: Db }) {
           d.external_subscription_id === input.externalSubscriptionId &&
           d.problems.length === 0,
       );
-      // Loaded by the workflow: delivered (the reconciler and the API need not signal them again).
-      await markDelivered(
-        db,
-        docs.filter((d) => d.delivered_at === null).map((d) => d._id),
-      );
+      // Not marked delivered: they were marked `awaiting_subscription` with their awaiting markers,
+      // which every reader (the deliverer, a retried POST) already treats as settled, and their
+      // pending markers are gone. One write per event less when a subscription starts.
       const last = markers[markers.length - 1];
       const next =
         markers.length === STORED_EVENTS_PAGE && last

@@ -25,11 +25,21 @@ export function createSubscriptionActivities({ db }: { db: Db }) {
   return {
     /** The subscription's read model in MongoDB (status, period, seats): reads never wait on a workflow. */
     async projectSubscription(p: SubscriptionProjection): Promise<void> {
+      // The subscription's workflow is the projection's only writer and projects in order; an older
+      // projection (a retried activity) is skipped here rather than in the filter, so the update is
+      // by bare `_id` (FerretDB on SQLite serves only that from an index: `_id` with `$or` scanned
+      // every subscription, a cost that grew with their number).
+      const stored = await subscriptions(db).findOne(
+        { _id: p.subscriptionId },
+        { projection: { projected_at: 1 } },
+      );
+      if (!stored) return;
+      if (stored.projected_at !== undefined && stored.projected_at > p.asOf) {
+        await listSubscription(db, p.subscriptionId);
+        return;
+      }
       await subscriptions(db).updateOne(
-        {
-          _id: p.subscriptionId,
-          $or: [{ projected_at: { $exists: false } }, { projected_at: { $lte: p.asOf } }],
-        },
+        { _id: p.subscriptionId },
         {
           $set: {
             status: p.status,

@@ -1,6 +1,11 @@
 import { Router } from 'express';
 import type { Db } from 'mongodb';
-import { WorkflowNotFoundError } from '@temporalio/client';
+import {
+  QueryRejectCondition,
+  QueryRejectedError,
+  WorkflowClient,
+  WorkflowNotFoundError,
+} from '@temporalio/client';
 import type { ApiDeps } from '../app';
 import { organizationOf } from '../auth';
 import { methodNotAllowed, notFound, serviceUnavailable } from '../errors';
@@ -8,8 +13,9 @@ import { registerRoute } from '../openapi';
 import { parseQuery } from '../validation';
 import { currentUsageQuery as currentUsageParams } from '../../src/contracts/lago/invoice';
 import { findCustomer } from '../../src/store/customers';
-import { findSubscriptionWithStatus } from '../../src/store/subscriptions';
-import { currentUsageQuery } from '../../src/temporal/messages';
+import { customerUsageQuery } from '../../src/temporal/messages';
+import { subscriptionWorkflowId } from '../../src/temporal/ids';
+import type { CustomerUsageAnswer } from '../../src/contracts/subscription-workflow';
 import { pendingPrefix, readPendingDeliveries } from '../../src/store/pending-deliveries';
 
 registerRoute({
@@ -43,12 +49,26 @@ async function pendingMessages(db: Db, organizationId: string, externalSubscript
   return markers.flatMap((m) => (m.message ? [m.message] : []));
 }
 
-/** Mounted beside the customer routes: GET /customers/{id}/current_usage. */
+/**
+ * Mounted beside the customer routes: GET /customers/{id}/current_usage. The subscription's workflow
+ * id follows from its external id, so the usage is one query (with the pending events, one `_id`
+ * range), while the customer is read by key at the same time: nothing waits on a subscription
+ * document. The workflow names the customer it bills; a usage for another customer, or none, is
+ * `no_active_subscription` (Lago's 405), and an unknown customer `customer_not_found` first.
+ */
 export function currentUsageRoutes(deps: ApiDeps): Router {
   const router = Router();
+  // A subscription whose workflow has ended has no current usage: its query is refused by the
+  // server, not answered by replaying the closed history on a worker.
+  const temporal = new WorkflowClient({
+    connection: deps.temporal.connection,
+    namespace: deps.temporal.client.options.namespace,
+    queryRejectCondition: QueryRejectCondition.NOT_OPEN,
+  });
   router.get('/:externalId/current_usage', async (req, res) => {
     const org = organizationOf(req);
-    const customerRead = findCustomer(deps.db, org._id, String(req.params.externalId));
+    const externalCustomerId = String(req.params.externalId);
+    const customerRead = findCustomer(deps.db, org._id, externalCustomerId);
     let q;
     try {
       q = parseQuery(req, currentUsageParams);
@@ -56,30 +76,31 @@ export function currentUsageRoutes(deps: ApiDeps): Router {
       if (!(await customerRead)) throw notFound('customer'); // an unknown customer comes first
       throw err;
     }
-    // The three reads are independent (by `_id`, and one `_id` range): in parallel.
-    const [customer, sub, pending] = await Promise.all([
-      customerRead,
-      findSubscriptionWithStatus(deps.db, org._id, q.external_subscription_id, ['active']),
-      pendingMessages(deps.db, org._id, q.external_subscription_id),
-    ]);
-    if (!customer) throw notFound('customer');
-    if (sub?.external_customer_id !== customer.external_id || sub.status !== 'active')
+    const workflowId = subscriptionWorkflowId(org._id, q.external_subscription_id);
+    const usageRead = (async (): Promise<CustomerUsageAnswer | null> => {
+      const pending = await pendingMessages(deps.db, org._id, q.external_subscription_id);
+      try {
+        // A real gRPC deadline: the call is cancelled, not left pending, when no worker answers.
+        return await temporal.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () =>
+          temporal.getHandle(workflowId).query(customerUsageQuery, { pending }),
+        );
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError || err instanceof QueryRejectedError) return null;
+        throw serviceUnavailable(
+          'billing_engine_unavailable',
+          `current usage needs a running worker: ${(err as Error).message}`,
+        );
+      }
+    })();
+    // Both settle before either answers (no rejection left unhandled).
+    const [customer, answer] = await Promise.allSettled([customerRead, usageRead]);
+    if (customer.status === 'rejected') throw customer.reason;
+    if (!customer.value) throw notFound('customer');
+    if (answer.status === 'rejected') throw answer.reason;
+    const usage = answer.value;
+    if (!usage?.usage || usage.external_customer_id !== customer.value.external_id)
       throw methodNotAllowed('no_active_subscription');
-    let usage;
-    try {
-      // A real gRPC deadline: the call is cancelled, not left pending, when no worker answers.
-      usage = await deps.temporal.client.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () =>
-        deps.temporal.client.workflow.getHandle(sub.workflow_id).query(currentUsageQuery, pending),
-      );
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError) throw methodNotAllowed('no_active_subscription');
-      throw serviceUnavailable(
-        'billing_engine_unavailable',
-        `current usage needs a running worker: ${(err as Error).message}`,
-      );
-    }
-    if (!usage) throw methodNotAllowed('no_active_subscription');
-    res.json({ customer_usage: usage });
+    res.json({ customer_usage: usage.usage });
   });
   return router;
 }

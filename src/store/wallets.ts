@@ -126,8 +126,13 @@ export async function customerWallets(
   organizationId: string,
   customerId: string,
 ): Promise<WalletDoc[]> {
-  const { docs } = await listWalletPage(db, organizationId, customerId, { skip: 0, limit: PER_CUSTOMER_MAX });
-  return docs;
+  // One `_id` range and the wallets by `_id`; no count (GET /wallets needs it, billing does not).
+  const ids = await readListPage(db, 'wallets', [organizationId, 'customer', customerId], {
+    skip: 0,
+    limit: PER_CUSTOMER_MAX,
+  });
+  const docs = await readItems(wallets(db), ids);
+  return docs.filter((d) => d.organization_id === organizationId);
 }
 
 /** One page of an organization's (or one customer's) wallets, newest first, and their count. */
