@@ -1,7 +1,7 @@
 import type { Db } from 'mongodb';
 import { insertInvoiceIfMissing, invoices, type InvoiceDoc } from '../src/store/invoices';
 import { stableUuid } from '../src/store/stable-uuid';
-import { claimInvoiceNumbers } from '../src/store/invoice-numbers';
+import { claimInvoiceNumbers, takeInvoiceNumber } from '../src/store/invoice-numbers';
 import { customers, documentNumberPrefix } from '../src/store/customers';
 import { organizations } from '../src/store/organizations';
 import type { ComputedInvoice, StoredInvoiceSummary } from '../src/contracts/subscription-workflow';
@@ -86,9 +86,9 @@ export function createInvoiceWriter(db: Db) {
   }
 
   /**
-   * The invoice finalized, as stored: its number claimed once (`claimInvoiceNumbers`), then either
-   * inserted finalized at once (the usual case: no draft was kept) or a stored draft updated to
-   * final. A finalized invoice is never touched again, so a retry returns what the first call
+   * The invoice finalized, as stored: either inserted finalized at once with a new number (the
+   * usual case: no draft was kept), or a stored draft updated to final with its number claimed once
+   * (`claimInvoiceNumbers`). A finalized invoice is never touched again, so a retry returns what the first call
    * stored. The organization, the customer and the invoice are read at once, by `_id`.
    */
   async function finalizeStored(inv: ComputedInvoice): Promise<InvoiceDoc> {
@@ -98,7 +98,11 @@ export function createInvoiceWriter(db: Db) {
       customers(db).findOne({ _id: inv.customer_id }),
     ]);
     if (found && found.status !== 'draft') return found;
-    const seq = await claimInvoiceNumbers(db, inv.id, inv.customer_id);
+    // A stored draft claims its number (a retried update keeps it); a new invoice is inserted final
+    // with its number in one write, and that invoice is the claim.
+    const seq = found
+      ? await claimInvoiceNumbers(db, inv.id, inv.customer_id)
+      : { customerSequence: await takeInvoiceNumber(db, inv.customer_id) };
     const pad = (n: number) => String(n).padStart(3, '0');
     const now = new Date();
     const final = {

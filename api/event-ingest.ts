@@ -1,5 +1,6 @@
 import type { Db } from 'mongodb';
-import { events, listStoredEvents, type EventDoc } from '../src/store/events';
+import { events, listStoredEventsUncounted, type EventDoc } from '../src/store/events';
+import { countBulkListEntries } from '../src/store/list-entries';
 import { isDuplicateKey } from '../src/store/database';
 import { insertPendingDeliveries, type PendingDeliveryDoc } from '../src/store/pending-deliveries';
 import type { EventDelivery } from './event-delivery';
@@ -8,6 +9,8 @@ import type { EventDelivery } from './event-delivery';
 const MAX_IN_FLIGHT = 2;
 /** Most events in one group write (one insert command of markers, one of events). */
 const MAX_GROUP_EVENTS = 1_000;
+/** Count sequences advanced at once by one flush of the event counts. */
+const COUNT_PARALLELISM = 4;
 
 /** The database refused the write (not a duplicate): nothing was acknowledged. */
 export class StoreUnavailableError extends Error {}
@@ -48,6 +51,9 @@ export function writeErrorIndexes(err: unknown): number[] | null {
 export class EventWriter {
   private queue: Entry[] = [];
   private inFlight = 0;
+  /** What stored events add to the `GET /events` counts, not yet taken (coalesced per list). */
+  private uncounted = new Map<string, number>();
+  private counting: Promise<void> | null = null;
 
   constructor(
     private readonly db: Db,
@@ -101,16 +107,17 @@ export class EventWriter {
       offset += e.docs.length;
       results.push(refused.filter((i) => i >= start && i < offset).map((i) => i - start));
     }
-    // Listed for GET /events in the same group write (one insert of list entries, counted in
-    // blocks): the events this group stored, but not a batch its route rolls back. A failure here
-    // fails the requests; their retries (422 value_already_exist) list the events.
+    // Listed for GET /events in the same group write (one insert of list entries): the events this
+    // group stored, but not a batch its route rolls back. A failure here fails the requests; their
+    // retries (422 value_already_exist) list the events. The counts follow off the request path.
     try {
-      await listStoredEvents(
+      const added = await listStoredEventsUncounted(
         this.db,
         group.flatMap((e, k) =>
           e.wholeOrNothing && results[k]!.length > 0 ? [] : e.docs.filter((_, i) => !results[k]!.includes(i)),
         ),
       );
+      this.count(added);
     } catch (err) {
       for (const e of group) e.fail(new StoreUnavailableError((err as Error).message));
       return;
@@ -129,6 +136,32 @@ export class EventWriter {
     });
     this.delivery.wake([...woken.values()]);
     group.forEach((e, k) => e.ok(results[k]!));
+  }
+
+  /**
+   * Adds to the `GET /events` counts in the background: what every group listed is summed per list
+   * while a flush runs, then taken as one sequence block per list (org and subscription scopes), so
+   * a busy ingest takes a block per list per flush, not per request, and never waits for one. A
+   * crash before a flush leaves those counts short, as a crash between an entry and its count
+   * always could (docs/scaling.md, Lists); a failed flush likewise.
+   */
+  private count(added: ReadonlyMap<string, number>): void {
+    for (const [name, n] of added) this.uncounted.set(name, (this.uncounted.get(name) ?? 0) + n);
+    if (this.counting || this.uncounted.size === 0) return;
+    this.counting = (async () => {
+      while (this.uncounted.size > 0) {
+        const batch = this.uncounted;
+        this.uncounted = new Map();
+        await countBulkListEntries(this.db, batch, COUNT_PARALLELISM).catch(() => undefined);
+      }
+    })().finally(() => {
+      this.counting = null;
+    });
+  }
+
+  /** Resolves once the counts of every event this writer listed so far are taken (GET /events). */
+  async counted(): Promise<void> {
+    while (this.counting) await this.counting;
   }
 
   /** One unordered insert; returns the indexes refused as duplicates. */

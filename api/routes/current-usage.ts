@@ -51,10 +51,11 @@ async function pendingMessages(db: Db, organizationId: string, externalSubscript
 
 /**
  * Mounted beside the customer routes: GET /customers/{id}/current_usage. The subscription's workflow
- * id follows from its external id, so the usage is one query (with the pending events, one `_id`
- * range), while the customer is read by key at the same time: nothing waits on a subscription
- * document. The workflow names the customer it bills; a usage for another customer, or none, is
- * `no_active_subscription` (Lago's 405), and an unknown customer `customer_not_found` first.
+ * id follows from its external id, so a usage is one `_id` range (the pending events) and one query,
+ * whose answer names the customer the subscription bills: no customer or subscription document is
+ * read unless the answer is not that customer's usage, and then the customer decides between
+ * `customer_not_found` (404, first) and `no_active_subscription` (Lago's 405). A deleted customer's
+ * subscriptions are terminated by its DELETE, so their workflows answer no usage.
  */
 export function currentUsageRoutes(deps: ApiDeps): Router {
   const router = Router();
@@ -68,17 +69,17 @@ export function currentUsageRoutes(deps: ApiDeps): Router {
   router.get('/:externalId/current_usage', async (req, res) => {
     const org = organizationOf(req);
     const externalCustomerId = String(req.params.externalId);
-    const customerRead = findCustomer(deps.db, org._id, externalCustomerId);
+    const knownCustomer = async () => (await findCustomer(deps.db, org._id, externalCustomerId)) !== null;
     let q;
     try {
       q = parseQuery(req, currentUsageParams);
     } catch (err) {
-      if (!(await customerRead)) throw notFound('customer'); // an unknown customer comes first
+      if (!(await knownCustomer())) throw notFound('customer'); // an unknown customer comes first
       throw err;
     }
     const workflowId = subscriptionWorkflowId(org._id, q.external_subscription_id);
-    const usageRead = (async (): Promise<CustomerUsageAnswer | null> => {
-      const pending = await pendingMessages(deps.db, org._id, q.external_subscription_id);
+    const pending = await pendingMessages(deps.db, org._id, q.external_subscription_id);
+    const answer = await (async (): Promise<CustomerUsageAnswer | null | Error> => {
       try {
         // A real gRPC deadline: the call is cancelled, not left pending, when no worker answers.
         return await temporal.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () =>
@@ -86,21 +87,22 @@ export function currentUsageRoutes(deps: ApiDeps): Router {
         );
       } catch (err) {
         if (err instanceof WorkflowNotFoundError || err instanceof QueryRejectedError) return null;
-        throw serviceUnavailable(
-          'billing_engine_unavailable',
-          `current usage needs a running worker: ${(err as Error).message}`,
-        );
+        return err as Error;
       }
     })();
-    // Both settle before either answers (no rejection left unhandled).
-    const [customer, answer] = await Promise.allSettled([customerRead, usageRead]);
-    if (customer.status === 'rejected') throw customer.reason;
-    if (!customer.value) throw notFound('customer');
-    if (answer.status === 'rejected') throw answer.reason;
-    const usage = answer.value;
-    if (!usage?.usage || usage.external_customer_id !== customer.value.external_id)
-      throw methodNotAllowed('no_active_subscription');
-    res.json({ customer_usage: usage.usage });
+    if (answer && !(answer instanceof Error)) {
+      if (answer.usage && answer.external_customer_id === externalCustomerId) {
+        res.json({ customer_usage: answer.usage });
+        return;
+      }
+    }
+    if (!(await knownCustomer())) throw notFound('customer');
+    if (answer instanceof Error)
+      throw serviceUnavailable(
+        'billing_engine_unavailable',
+        `current usage needs a running worker: ${answer.message}`,
+      );
+    throw methodNotAllowed('no_active_subscription');
   });
   return router;
 }

@@ -297,6 +297,9 @@ export function eventRoutes(deps: ApiDeps, delivery: EventDelivery): Router {
   router.get('/', async (req, res) => {
     const org = organizationOf(req);
     const q = parseQuery(req, paginationQuery.extend(eventListQuery.shape));
+    // Counts of events this process acknowledged are taken in the background: wait for them here,
+    // so a list read after a 200 counts that event (other processes' counts follow within a flush).
+    await writer.counted();
     const filter: Record<string, unknown> = { organization_id: org._id };
     if (q.external_subscription_id) filter.external_subscription_id = q.external_subscription_id;
     if (q.code) filter.code = q.code;

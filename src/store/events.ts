@@ -3,6 +3,7 @@ import { writeOneByOne } from './database';
 import { stableUuid } from './stable-uuid';
 import {
   addBulkCountedListEntries,
+  insertBulkListEntries,
   bulkCountedListLength,
   readItems,
   readListPage,
@@ -172,6 +173,14 @@ function eventListEntries(doc: EventDoc): ListEntry[] {
 /** Lists stored events (idempotent: an event listed again is not counted again). */
 export async function listStoredEvents(db: Db, docs: EventDoc[]): Promise<void> {
   if (docs.length > 0) await addBulkCountedListEntries(db, docs.flatMap(eventListEntries));
+}
+
+/**
+ * `listStoredEvents` without the counting: the entries are written, and what they add to each
+ * count is returned for `countBulkListEntries` (the ingest writer coalesces it off the request path).
+ */
+export async function listStoredEventsUncounted(db: Db, docs: EventDoc[]): Promise<Map<string, number>> {
+  return docs.length > 0 ? insertBulkListEntries(db, docs.flatMap(eventListEntries)) : new Map();
 }
 
 /** One page of an organization's (or one subscription's) events, newest first, and their count. */

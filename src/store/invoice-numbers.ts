@@ -19,7 +19,7 @@ export async function claimInvoiceNumbers(
   const claims = db.collection<NumberClaimDoc>('invoice_number_claims');
   const existing = await claims.findOne({ _id: invoiceId });
   if (existing) return { customerSequence: existing.customer_sequence };
-  const customerSequence = await nextSequence(db, `invoice:customer:${customerId}`);
+  const customerSequence = await takeInvoiceNumber(db, customerId);
   try {
     await claims.insertOne({ _id: invoiceId, customer_sequence: customerSequence });
     return { customerSequence };
@@ -29,4 +29,13 @@ export async function claimInvoiceNumbers(
     if (!won) throw err;
     return { customerSequence: won.customer_sequence };
   }
+}
+
+/**
+ * A new per-customer sequence number, unclaimed: for an invoice inserted finalized with it in one
+ * write, where the stored invoice itself is the claim (a retry finds it finalized and keeps its
+ * number). A crash between this and that insert leaves a gap, as with a claim, never a duplicate.
+ */
+export async function takeInvoiceNumber(db: Db, customerId: string): Promise<number> {
+  return nextSequence(db, `invoice:customer:${customerId}`);
 }

@@ -43,13 +43,21 @@ function entryId(e: ListEntry): string {
 
 /** Adds the entries (idempotent: an entry's `_id` follows from its item and creation time). */
 export async function addListEntries(db: Db, entries: ListEntry[]): Promise<void> {
-  for (const e of entries) {
-    await retryWhileBusy(() => listEntries(db).insertOne({ _id: entryId(e), item_id: e.itemId })).catch(
-      (err) => {
-        if (!isDuplicateKey(err)) throw err;
-      },
-    );
-  }
+  if (entries.length === 0) return;
+  // One unordered insert; entries already there (a retry) are refused one by one, the rest stored.
+  const docs = entries.map((e) => ({ _id: entryId(e), item_id: e.itemId }));
+  await retryWhileBusy(() => listEntries(db).insertMany(docs, { ordered: false })).catch((err) => {
+    const writeErrors = (err as { writeErrors?: unknown }).writeErrors;
+    const list = (Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : []) as {
+      code?: number;
+      errmsg?: string;
+    }[];
+    const duplicates =
+      list.length > 0
+        ? list.every((w) => isDuplicateKey({ code: w.code, message: w.errmsg }))
+        : isDuplicateKey(err);
+    if (!duplicates) throw err;
+  });
 }
 
 export async function removeListEntries(db: Db, entries: ListEntry[]): Promise<void> {
@@ -176,6 +184,14 @@ const bulkCountSequence = (list: ListName, scope: string[]) =>
 
 /** Adds the entries (idempotent) and counts, per list, those this call added. */
 export async function addBulkCountedListEntries(db: Db, entries: ListEntry[]): Promise<void> {
+  await countBulkListEntries(db, await insertBulkListEntries(db, entries));
+}
+
+/**
+ * Adds the entries (idempotent); returns, per count sequence, how many this call added, for
+ * `countBulkListEntries` (now, or later and coalesced: api/event-ingest.ts).
+ */
+export async function insertBulkListEntries(db: Db, entries: ListEntry[]): Promise<Map<string, number>> {
   let pending = entries.map((e) => ({ entry: e, doc: { _id: entryId(e), item_id: e.itemId } }));
   const added = new Map<string, number>(); // count sequence name -> entries this call inserted
   for (let attempt = 1; pending.length > 0; attempt++) {
@@ -204,7 +220,21 @@ export async function addBulkCountedListEntries(db: Db, entries: ListEntry[]): P
     pending = retry;
     if (pending.length > 0) await new Promise((r) => setTimeout(r, 2 + Math.random() * 20));
   }
-  await Promise.all([...added].map(([name, n]) => takeSequenceBlock(db, name, n)));
+  return added;
+}
+
+/** Counts entries `insertBulkListEntries` added: one sequence block per list, `parallel` at a time. */
+export async function countBulkListEntries(
+  db: Db,
+  added: ReadonlyMap<string, number>,
+  parallel = Infinity,
+): Promise<void> {
+  const todo = [...added];
+  await Promise.all(
+    Array.from({ length: Math.min(parallel, todo.length) }, async () => {
+      for (let next = todo.shift(); next; next = todo.shift()) await takeSequenceBlock(db, next[0], next[1]);
+    }),
+  );
 }
 
 /** The number of entries of a bulk-counted list. */
