@@ -65,11 +65,14 @@ export async function connectDatabase(
   options: { replaceStuckClient?: boolean | { intervalMs: number; afterChecks: number } } = {},
 ): Promise<Database> {
   const open = async () => {
+    const profiling = process.env.PRORATA_DB_PROFILE === '1';
     const client = new MongoClient(uri, {
       serverSelectionTimeoutMS: 5_000,
       connectTimeoutMS: 5_000,
       ...(/[?&]maxPoolSize=/i.test(uri) ? {} : { maxPoolSize: DEFAULT_MAX_POOL_SIZE }),
+      ...(profiling ? { monitorCommands: true } : {}),
     });
+    if (profiling) profileCommands(client);
     await client.connect();
     return { client, db: client.db(dbName) };
   };
@@ -224,4 +227,43 @@ export async function upsertRetryingDuplicate<T>(upsert: () => Promise<T>): Prom
     if (!isDuplicateKey(err)) throw err;
     return upsert();
   }
+}
+
+/**
+ * PRORATA_DB_PROFILE=1: every 10 s, this process's database commands since start, per command and
+ * collection: how many, documents written, and milliseconds (issue #14's profiles: what each
+ * accepted event or invoice costs the database). Logged to stderr.
+ */
+function profileCommands(client: MongoClient): void {
+  const started = new Map<number, { key: string; docs: number; at: number }>();
+  const totals = new Map<string, { commands: number; docs: number; ms: number }>();
+  client.on('commandStarted', (e) => {
+    const name = e.commandName;
+    if (name === 'hello' || name === 'isMaster' || name === 'ping' || name === 'endSessions') return;
+    const cmd = e.command as Record<string, unknown>;
+    const docs =
+      (cmd.documents as unknown[] | undefined)?.length ??
+      (cmd.updates as unknown[] | undefined)?.length ??
+      (cmd.deletes as unknown[] | undefined)?.length ??
+      0;
+    started.set(e.requestId, { key: `${name} ${String(cmd[name])}`, docs, at: performance.now() });
+  });
+  const done = (e: { requestId: number }) => {
+    const s = started.get(e.requestId);
+    if (!s) return;
+    started.delete(e.requestId);
+    const t = totals.get(s.key) ?? { commands: 0, docs: 0, ms: 0 };
+    t.commands++;
+    t.docs += s.docs;
+    t.ms += performance.now() - s.at;
+    totals.set(s.key, t);
+  };
+  client.on('commandSucceeded', done);
+  client.on('commandFailed', done);
+  setInterval(() => {
+    const rows = [...totals].sort((a, b) => b[1].ms - a[1].ms);
+    console.error(
+      `[db-profile] ${rows.map(([k, t]) => `${k}: ${t.commands} cmds, ${t.docs} docs, ${Math.round(t.ms)} ms`).join('; ')}`,
+    );
+  }, 10_000).unref();
 }
