@@ -49,13 +49,42 @@ async function pendingMessages(db: Db, organizationId: string, externalSubscript
   return markers.flatMap((m) => (m.message ? [m.message] : []));
 }
 
+/** How long this process takes a customer found by its external id to still exist. */
+const KNOWN_CUSTOMER_MS = 10_000;
+const KNOWN_CUSTOMERS_MAX = 50_000;
+
+/**
+ * Customers known to exist, per process, for `KNOWN_CUSTOMER_MS`: a usage read by a customer found
+ * a moment ago reads no customer document (two point reads by key), and an unknown one is read every
+ * time. A customer deleted meanwhile has had its subscriptions terminated by the DELETE, so its
+ * workflow answers no usage: for at most that long such a read answers 405 instead of 404.
+ */
+class KnownCustomers {
+  private readonly seen = new Map<string, number>();
+
+  constructor(private readonly db: Db) {}
+
+  async known(organizationId: string, externalId: string, opts: { fresh?: boolean } = {}): Promise<boolean> {
+    const key = JSON.stringify([organizationId, externalId]);
+    const until = this.seen.get(key);
+    if (!opts.fresh && until !== undefined && until > Date.now()) return true;
+    const exists = (await findCustomer(this.db, organizationId, externalId)) !== null;
+    if (!exists) this.seen.delete(key);
+    else {
+      if (this.seen.size >= KNOWN_CUSTOMERS_MAX) this.seen.clear();
+      this.seen.set(key, Date.now() + KNOWN_CUSTOMER_MS);
+    }
+    return exists;
+  }
+}
+
 /**
  * Mounted beside the customer routes: GET /customers/{id}/current_usage. The subscription's workflow
  * id follows from its external id, so a usage is one `_id` range (the pending events) and one query,
- * whose answer names the customer the subscription bills: no customer or subscription document is
- * read unless the answer is not that customer's usage, and then the customer decides between
- * `customer_not_found` (404, first) and `no_active_subscription` (Lago's 405). A deleted customer's
- * subscriptions are terminated by its DELETE, so their workflows answer no usage.
+ * whose answer names the customer the subscription bills. The customer is checked first (404
+ * `customer_not_found`), from `KnownCustomers` when it was found a moment ago; no subscription
+ * document is read. An answer that is not that customer's usage is `no_active_subscription`
+ * (Lago's 405), once the customer is read again.
  */
 export function currentUsageRoutes(deps: ApiDeps): Router {
   const router = Router();
@@ -66,17 +95,13 @@ export function currentUsageRoutes(deps: ApiDeps): Router {
     namespace: deps.temporal.client.options.namespace,
     queryRejectCondition: QueryRejectCondition.NOT_OPEN,
   });
+  const customers = new KnownCustomers(deps.db);
   router.get('/:externalId/current_usage', async (req, res) => {
     const org = organizationOf(req);
     const externalCustomerId = String(req.params.externalId);
-    const knownCustomer = async () => (await findCustomer(deps.db, org._id, externalCustomerId)) !== null;
-    let q;
-    try {
-      q = parseQuery(req, currentUsageParams);
-    } catch (err) {
-      if (!(await knownCustomer())) throw notFound('customer'); // an unknown customer comes first
-      throw err;
-    }
+    // An unknown customer comes first (404), before validation and without asking Temporal.
+    if (!(await customers.known(org._id, externalCustomerId))) throw notFound('customer');
+    const q = parseQuery(req, currentUsageParams);
     const workflowId = subscriptionWorkflowId(org._id, q.external_subscription_id);
     const pending = await pendingMessages(deps.db, org._id, q.external_subscription_id);
     const answer = await (async (): Promise<CustomerUsageAnswer | null | Error> => {
@@ -96,7 +121,7 @@ export function currentUsageRoutes(deps: ApiDeps): Router {
         return;
       }
     }
-    if (!(await knownCustomer())) throw notFound('customer');
+    if (!(await customers.known(org._id, externalCustomerId, { fresh: true }))) throw notFound('customer');
     if (answer instanceof Error)
       throw serviceUnavailable(
         'billing_engine_unavailable',
