@@ -1,20 +1,9 @@
 import type { Wallet } from '../src/billing';
-import type { CreditableFee } from '../src/billing/credit-allocation';
 import type { ComputedInvoice, StoredInvoiceSummary } from '../src/contracts/subscription-workflow';
 import { endpointsSubscribedTo } from '../src/store/webhook-endpoints';
 import { createInvoiceWriter } from './invoices';
 import { createSubscriptionActivities, type SubscriptionProjection } from './subscriptions';
-import { createWalletActivities, type WalletActivityDeps } from './wallets';
-
-/** What a subscription reports of its usage not yet invoiced (SubscriptionState.ongoingUsageReport). */
-export interface OngoingUsageReport {
-  subscription_id: string;
-  organization_id: string;
-  customer_id: string;
-  currency: string;
-  fees: CreditableFee[];
-  as_of: number;
-}
+import { createWalletActivities, type OngoingUsageReport, type WalletActivityDeps } from './wallets';
 
 export interface SettleInvoiceInput {
   /** The invoice to finalize, its amounts after the credits already applied (0 on a first call). */

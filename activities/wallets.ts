@@ -52,6 +52,16 @@ export interface WalletActivityDeps extends WebhookActivityDeps {
   client?: Client;
 }
 
+/** What a subscription reports of its usage not yet invoiced (SubscriptionState.ongoingUsageReport). */
+export interface OngoingUsageReport {
+  subscription_id: string;
+  organization_id: string;
+  customer_id: string;
+  currency: string;
+  fees: CreditableFee[];
+  as_of: number;
+}
+
 export type WalletTransactionWebhook = 'wallet_transaction.created' | 'wallet_transaction.updated';
 
 /** The credit invoice of a paid top-up: one per transaction, whatever the retries. */
@@ -198,14 +208,7 @@ export function createWalletActivities(deps: WalletActivityDeps) {
      * A subscription's usage not yet invoiced (current usage plus open drafts), reported by its
      * workflow; then the customer's ongoing balances are refreshed.
      */
-    async reportOngoingUsage(input: {
-      subscription_id: string;
-      organization_id: string;
-      customer_id: string;
-      currency: string;
-      fees: CreditableFee[];
-      as_of: number;
-    }): Promise<{ depleted: string[] }> {
+    async reportOngoingUsage(input: OngoingUsageReport): Promise<{ depleted: string[] }> {
       const { subscription_id, ...report } = input;
       const existing = await ongoingUsage(db).findOne({ _id: subscription_id });
       if (!existing) {
