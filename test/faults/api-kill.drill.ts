@@ -106,7 +106,12 @@ describe(`fault drill: kill -9 the API while a client sends ${EVENTS.toLocaleStr
       .toArray();
     expect(new Set(stored.map((e) => e.transaction_id)).size).toBe(EVENTS);
     const undelivered = await eventually('every stored event delivered', 180_000, async () => {
-      const n = await events(stack.db).countDocuments({ ...filter, delivered_at: null });
+      // Settled: delivered, or loaded by its workflow's first start (then it stays awaiting-marked).
+      const n = await events(stack.db).countDocuments({
+        ...filter,
+        delivered_at: null,
+        awaiting_subscription: false,
+      });
       return n === 0 ? n : undefined;
     });
     expect(undelivered).toBe(0);
