@@ -1,11 +1,5 @@
 import type { Db } from 'mongodb';
-import {
-  eventId,
-  events,
-  listStoredEvents,
-  toSeatEventMessage,
-  type EventDoc,
-} from '../src/store/events';
+import { eventId, events, listStoredEvents, toSeatEventMessage, type EventDoc } from '../src/store/events';
 import { isDuplicateKey } from '../src/store/database';
 import { awaitingId, readAwaitingEvents } from '../src/store/awaiting-events';
 import type { SeatEventMessage } from '../src/contracts/subscription-workflow';

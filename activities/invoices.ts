@@ -47,7 +47,6 @@ function content(inv: ComputedInvoice) {
  * inserted once, finalization with a number claimed once.
  */
 export function createInvoiceWriter(db: Db) {
-
   async function prefixOf(organizationId: string): Promise<string> {
     const org = await organizations(db).findOne({ _id: organizationId });
     return documentNumberPrefix(org ?? { _id: organizationId, name: 'org' });

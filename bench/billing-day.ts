@@ -146,10 +146,7 @@ async function main(): Promise<void> {
     const breakdown = (who: string, times: ActivityTimes[]) =>
       times.map((t) => [`${who}: ${t.activity}`, t.perWorkflow, t.waitMs, t.runMs, t.perWorkflow * t.runMs]);
     const baselineTimes = baseline
-      ? await activityTimes(
-          stack.client,
-          sample(Array.from({ length: N }, (_, i) => `bench-cycle-${i}`)),
-        )
+      ? await activityTimes(stack.client, sample(Array.from({ length: N }, (_, i) => `bench-cycle-${i}`)))
       : [];
     const prorataTimes = await activityTimes(
       stack.client,
