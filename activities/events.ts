@@ -1,6 +1,6 @@
 import type { Db } from 'mongodb';
 import { eventId, events, listStoredEvents, toSeatEventMessage, type EventDoc } from '../src/store/events';
-import { isDuplicateKey } from '../src/store/database';
+import { onlyDuplicateKeys } from '../src/store/database';
 import { awaitingId, readAwaitingEvents } from '../src/store/awaiting-events';
 import type { SeatEventMessage } from '../src/contracts/subscription-workflow';
 import { endpointsSubscribedTo } from '../src/store/webhook-endpoints';
@@ -124,10 +124,8 @@ export function createEventActivities({ db }: { db: Db }) {
       try {
         await events(db).insertMany(docs, { ordered: false });
       } catch (err) {
+        if (!onlyDuplicateKeys(err)) throw err;
         const writeErrors = (err as { writeErrors?: { index: number }[] }).writeErrors ?? [];
-        const onlyDuplicates =
-          writeErrors.length > 0 ? writeErrors.every(isDuplicateKey) : isDuplicateKey(err);
-        if (!onlyDuplicates) throw err;
         refused = writeErrors.length > 0 ? writeErrors.map((w) => w.index) : docs.map((_, i) => i);
       }
       // Listed as stored (a retry's duplicates keep their first created_at): idempotent.

@@ -151,6 +151,20 @@ export function isDuplicateKey(err: unknown): boolean {
 }
 
 /**
+ * Whether an unordered `insertMany` failed only on duplicate keys (every write error one, or the
+ * error itself when it carries none): what was not a duplicate was stored.
+ */
+export function onlyDuplicateKeys(err: unknown): boolean {
+  const writeErrors = (err as { writeErrors?: unknown } | null)?.writeErrors;
+  const list = (Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : []) as {
+    code?: number;
+    errmsg?: string;
+  }[];
+  if (list.length === 0) return isDuplicateKey(err);
+  return list.every((w) => isDuplicateKey({ code: w.code, message: w.errmsg }));
+}
+
+/**
  * Statements per write command. FerretDB 1.24 (SQLite) keeps one pooled SQLite connection open for
  * every statement of an update or delete command until the whole command ends, and needs one more
  * to write; its pool holds 100. So one command of 100 statements never answers (measured: 99 took

@@ -1,5 +1,11 @@
 import type { Collection, Db, Filter } from 'mongodb';
-import { ID_RANGE_COMMENT, isDuplicateKey, isSqliteBusy, retryWhileBusy } from './database';
+import {
+  ID_RANGE_COMMENT,
+  isDuplicateKey,
+  isSqliteBusy,
+  onlyDuplicateKeys,
+  retryWhileBusy,
+} from './database';
 import { nextSequence, sequenceTop, takeSequenceBlock } from './sequences';
 import { stableUuid } from './stable-uuid';
 
@@ -47,16 +53,7 @@ export async function addListEntries(db: Db, entries: ListEntry[]): Promise<void
   // One unordered insert; entries already there (a retry) are refused one by one, the rest stored.
   const docs = entries.map((e) => ({ _id: entryId(e), item_id: e.itemId }));
   await retryWhileBusy(() => listEntries(db).insertMany(docs, { ordered: false })).catch((err) => {
-    const writeErrors = (err as { writeErrors?: unknown }).writeErrors;
-    const list = (Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : []) as {
-      code?: number;
-      errmsg?: string;
-    }[];
-    const duplicates =
-      list.length > 0
-        ? list.every((w) => isDuplicateKey({ code: w.code, message: w.errmsg }))
-        : isDuplicateKey(err);
-    if (!duplicates) throw err;
+    if (!onlyDuplicateKeys(err)) throw err;
   });
 }
 
