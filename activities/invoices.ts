@@ -87,12 +87,13 @@ export function createInvoiceWriter(db: Db) {
   /**
    * The invoice finalized, as stored: either inserted finalized at once with a new number (the
    * usual case: no draft was kept), or a stored draft updated to final with its number claimed once
-   * (`claimInvoiceNumbers`). A finalized invoice is never touched again, so a retry returns what the first call
-   * stored. The organization, the customer and the invoice are read at once, by `_id`.
+   * (`claimInvoiceNumbers`). A finalized invoice is never touched again, so a retry returns what the
+   * first call stored. The organization, the customer and the invoice are read at once, by `_id`;
+   * `read` is the invoice as the caller just read it (null: not stored), so it is not read again.
    */
-  async function finalizeStored(inv: ComputedInvoice): Promise<InvoiceDoc> {
+  async function finalizeStored(inv: ComputedInvoice, read?: InvoiceDoc | null): Promise<InvoiceDoc> {
     const [found, prefix, customer] = await Promise.all([
-      invoices(db).findOne({ _id: inv.id }),
+      read === undefined ? invoices(db).findOne({ _id: inv.id }) : read,
       prefixOf(inv.organization_id),
       customers(db).findOne({ _id: inv.customer_id }),
     ]);
@@ -129,13 +130,12 @@ export function createInvoiceWriter(db: Db) {
     return stored;
   }
 
-  /** The stored invoice's status, null when it is not stored. */
-  async function storedStatus(invoiceId: string): Promise<InvoiceDoc['status'] | null> {
-    const doc = await invoices(db).findOne({ _id: invoiceId }, { projection: { status: 1 } });
-    return doc?.status ?? null;
+  /** The stored invoice, null when it is not stored. */
+  async function storedInvoice(invoiceId: string): Promise<InvoiceDoc | null> {
+    return invoices(db).findOne({ _id: invoiceId });
   }
 
-  return { insertDraftIfMissing, finalizeStored, storedStatus };
+  return { insertDraftIfMissing, finalizeStored, storedInvoice };
 }
 
 export function createInvoiceActivities(deps: InvoiceActivityDeps) {

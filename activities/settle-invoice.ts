@@ -1,6 +1,7 @@
 import type { Wallet } from '../src/billing';
 import type { ComputedInvoice, StoredInvoiceSummary } from '../src/contracts/subscription-workflow';
 import { endpointsSubscribedTo } from '../src/store/webhook-endpoints';
+import type { InvoiceDoc } from '../src/store/invoices';
 import { createInvoiceWriter } from './invoices';
 import { createSubscriptionActivities, type SubscriptionProjection } from './subscriptions';
 import { createWalletActivities, type OngoingUsageReport, type WalletActivityDeps } from './wallets';
@@ -46,20 +47,22 @@ export function createSettleInvoiceActivities(deps: WalletActivityDeps) {
   return {
     async settleInvoice(input: SettleInvoiceInput): Promise<SettleInvoiceResult> {
       const { invoice } = input;
+      let stored: InvoiceDoc | null | undefined; // read once here, or by finalizeStored
       if (input.look_for_wallets && invoice.sub_total_including_taxes_amount_cents > 0) {
         // Both reads at once; a finalized invoice (a retry) takes no credits whatever wallets exist now.
-        const [stored, wallets] = await Promise.all([
-          writer.storedStatus(invoice.id),
+        let wallets;
+        [stored, wallets] = await Promise.all([
+          writer.storedInvoice(invoice.id),
           loadCustomerWallets({
             organization_id: invoice.organization_id,
             customer_id: invoice.customer_id,
             currency: invoice.currency,
           }),
         ]);
-        if (stored !== 'finalized' && wallets.length > 0) return { kind: 'wallets', wallets };
+        if (stored?.status !== 'finalized' && wallets.length > 0) return { kind: 'wallets', wallets };
       }
       const [doc, endpoints] = await Promise.all([
-        writer.finalizeStored(invoice),
+        writer.finalizeStored(invoice, stored),
         endpointsSubscribedTo(db, invoice.organization_id, 'invoice.created'),
       ]);
       await projectSubscription(input.projection);
