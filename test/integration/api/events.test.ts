@@ -45,8 +45,10 @@ describe('events API (stored in MongoDB; no subscription yet, so nothing is sign
     // Answered once stored with its pending-delivery marker; delivered in the background.
     expect(await events(h.db).findOne({ transaction_id: 't1' })).toMatchObject({ problems: [] });
     // No subscription with that id yet: the deliverer leaves it to its workflow's first load.
+    // The deliverer marks it awaiting, then deletes its marker: wait for both.
     let stored = await events(h.db).findOne({ transaction_id: 't1' });
-    for (let i = 0; i < 100 && !stored?.awaiting_subscription; i++) {
+    const markers = async () => pendingDeliveries(h.db).countDocuments({ event_id: stored!._id });
+    for (let i = 0; i < 100 && !(stored?.awaiting_subscription && (await markers()) === 0); i++) {
       await new Promise((r) => setTimeout(r, 50));
       stored = await events(h.db).findOne({ transaction_id: 't1' });
     }
