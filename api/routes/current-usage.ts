@@ -33,6 +33,9 @@ registerRoute({
 });
 
 const QUERY_TIMEOUT_MS = 10_000;
+/** Tries of a query the server refused for want of a recent poller (gRPC status 9). */
+const QUERY_ATTEMPTS = 4;
+const FAILED_PRECONDITION = 9;
 /** Most accepted-but-undelivered events passed to the query (the deliverer's backlog is smaller). */
 const MAX_PENDING = 5_000;
 
@@ -107,9 +110,20 @@ export function currentUsageRoutes(deps: ApiDeps): Router {
     const answer = await (async (): Promise<CustomerUsageAnswer | null | Error> => {
       try {
         // A real gRPC deadline: the call is cancelled, not left pending, when no worker answers.
-        return await temporal.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () =>
-          temporal.getHandle(workflowId).query(customerUsageQuery, { pending }),
-        );
+        const deadline = Date.now() + QUERY_TIMEOUT_MS;
+        // "No poller seen for task queue recently" (gRPC FAILED_PRECONDITION) is the server's
+        // transient view of a busy worker: asked again after a moment, within the same deadline.
+        for (let attempt = 1; ; attempt++) {
+          try {
+            return await temporal.withDeadline(deadline, () =>
+              temporal.getHandle(workflowId).query(customerUsageQuery, { pending }),
+            );
+          } catch (err) {
+            const code = ((err as { cause?: { code?: number } }).cause ?? {}).code;
+            if (code !== FAILED_PRECONDITION || attempt >= QUERY_ATTEMPTS || Date.now() > deadline) throw err;
+            await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
+          }
+        }
       } catch (err) {
         if (err instanceof WorkflowNotFoundError || err instanceof QueryRejectedError) return null;
         return err as Error;
