@@ -1,5 +1,12 @@
 import type { Db } from 'mongodb';
-import { eventId, events, listStoredEvents, toSeatEventMessage, type EventDoc } from '../src/store/events';
+import {
+  eventId,
+  events,
+  findEventsByIds,
+  listStoredEvents,
+  toSeatEventMessage,
+  type EventDoc,
+} from '../src/store/events';
 import { onlyDuplicateKeys } from '../src/store/database';
 import { awaitingId, readAwaitingEvents } from '../src/store/awaiting-events';
 import type { SeatEventMessage } from '../src/contracts/subscription-workflow';
@@ -7,8 +14,6 @@ import { endpointsSubscribedTo } from '../src/store/webhook-endpoints';
 
 /** Most events loaded by one activity call: the workflow pages with `after`. */
 export const STORED_EVENTS_PAGE = 2_000;
-/** Event reads by `_id` in flight while loading one page. */
-const READ_PARALLELISM = 8;
 
 export interface LoadStoredEventsInput {
   organizationId: string;
@@ -54,22 +59,18 @@ export function createEventActivities({ db }: { db: Db }) {
           ),
         STORED_EVENTS_PAGE,
       );
-      const found: (EventDoc | null)[] = new Array(markers.length).fill(null);
-      let reading = 0;
-      await Promise.all(
-        Array.from({ length: Math.min(READ_PARALLELISM, markers.length) }, async () => {
-          while (reading < markers.length) {
-            const i = reading++;
-            found[i] = await events(db).findOne({ _id: markers[i]!.event_id });
-          }
-        }),
+      const byId = await findEventsByIds(
+        db,
+        markers.map((m) => m.event_id),
       );
-      const docs = found.filter(
-        (d): d is EventDoc =>
-          d?.organization_id === input.organizationId &&
-          d.external_subscription_id === input.externalSubscriptionId &&
-          d.problems.length === 0,
-      );
+      const docs = markers
+        .flatMap((m) => byId.get(m.event_id) ?? [])
+        .filter(
+          (d): d is EventDoc =>
+            d.organization_id === input.organizationId &&
+            d.external_subscription_id === input.externalSubscriptionId &&
+            d.problems.length === 0,
+        );
       // Not marked delivered: they were marked `awaiting_subscription` with their awaiting markers,
       // which every reader (the deliverer, a retried POST) already treats as settled, and their
       // pending markers are gone. One write per event less when a subscription starts.

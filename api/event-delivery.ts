@@ -2,6 +2,7 @@ import type { Db } from 'mongodb';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import {
   events,
+  findEventsByIds,
   markAwaitingSubscription,
   markDelivered,
   toSeatEventMessage,
@@ -18,7 +19,6 @@ import {
   readPendingDeliveries,
   type PendingDeliveryDoc,
 } from '../src/store/pending-deliveries';
-import { writeEachInParallel } from '../src/store/database';
 import { findBillableMetric } from '../src/store/billable-metrics';
 import { seatEventsSignal } from '../src/temporal/messages';
 import { subscriptionWorkflowId } from '../src/temporal/ids';
@@ -274,15 +274,13 @@ export class EventDelivery {
     target: DeliveryTarget,
     markers: PendingDeliveryDoc[],
   ): Promise<'done' | 'deferred' | 'held'> {
-    const found: (EventDoc | null)[] = new Array(markers.length).fill(null);
     const readStart = performance.now();
     this.profile.pages++;
-    await writeEachInParallel(
-      markers.map((_, i) => i),
-      async (i) => {
-        found[i] = await events(this.db).findOne({ _id: markers[i]!.event_id });
-      },
+    const byId = await findEventsByIds(
+      this.db,
+      markers.map((m) => m.event_id),
     );
+    const found = markers.map((m) => byId.get(m.event_id) ?? null);
     this.profile.readMs += performance.now() - readStart;
     const now = Date.now();
     /** Markers with nothing to deliver (orphans, duplicates' markers, settled events). */

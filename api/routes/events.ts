@@ -24,7 +24,7 @@ import {
   type EventDoc,
   type EventKey,
 } from '../../src/store/events';
-import { writeOneByOne } from '../../src/store/database';
+import { writeByIds } from '../../src/store/database';
 import {
   clearPendingDeliveries,
   insertPendingDeliveries,
@@ -264,12 +264,12 @@ export function eventRoutes(deps: ApiDeps, delivery: EventDelivery): Router {
     const organizationId = docs[0]!.organization_id;
     const duplicates = await store(docs, metrics, true);
     if (duplicates.length > 0) {
-      // All or nothing: the events this call inserted are deleted again (by _id, one delete per
-      // command: FerretDB serves _id from its index), then their markers.
+      // All or nothing: the events this call inserted are deleted again (by `_id: {$in}`, served
+      // from the _id index), then their markers.
       const inserted = docs.filter((_, i) => !duplicates.includes(i));
-      await writeOneByOne(
-        events(db),
-        inserted.map((d) => ({ deleteOne: { filter: { _id: d._id } } })),
+      await writeByIds(
+        inserted.map((d) => d._id),
+        (chunk) => events(db).deleteMany({ _id: { $in: chunk } }),
       );
       await clearPendingDeliveries(
         db,

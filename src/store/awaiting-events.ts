@@ -1,5 +1,5 @@
 import type { Db } from 'mongodb';
-import { ID_RANGE_COMMENT, isDuplicateKey, writeEachInParallel } from './database';
+import { ID_RANGE_COMMENT, onlyDuplicateKeys, retryWhileBusy } from './database';
 import { stableUuid } from './stable-uuid';
 import type { EventDoc } from './events';
 
@@ -34,19 +34,26 @@ export function awaitingId(
   return `${awaitingPrefix(organizationId, externalSubscriptionId)}${String(createdAtMs).padStart(13, '0')}:${eventId}`;
 }
 
-/** Writes the markers of these events (one subscription or several); idempotent (insert by `_id`). */
+/**
+ * Writes the markers of these events (one subscription or several) in one unordered insert;
+ * idempotent: a marker written before (a retried delivery) is not an error.
+ */
 export async function recordAwaitingEvents(
   db: Db,
   docs: Pick<EventDoc, '_id' | 'organization_id' | 'external_subscription_id' | 'created_at'>[],
 ): Promise<void> {
-  await writeEachInParallel(docs, async (d) => {
-    const _id = awaitingId(d.organization_id, d.external_subscription_id, d.created_at.getTime(), d._id);
-    await awaitingEvents(db)
-      .insertOne({ _id, event_id: d._id })
+  if (docs.length === 0) return;
+  const markers = docs.map((d) => ({
+    _id: awaitingId(d.organization_id, d.external_subscription_id, d.created_at.getTime(), d._id),
+    event_id: d._id,
+  }));
+  await retryWhileBusy(() =>
+    awaitingEvents(db)
+      .insertMany(markers, { ordered: false })
       .catch((err) => {
-        if (!isDuplicateKey(err)) throw err; // written before: a retried delivery
-      });
-  });
+        if (!onlyDuplicateKeys(err)) throw err;
+      }),
+  );
 }
 
 /**

@@ -1,4 +1,4 @@
-import { MongoClient, type AnyBulkWriteOperation, type Collection, type Db, type Document } from 'mongodb';
+import { MongoClient, type Db } from 'mongodb';
 
 export interface Database {
   /**
@@ -165,42 +165,27 @@ export function onlyDuplicateKeys(err: unknown): boolean {
 }
 
 /**
- * Statements per write command. FerretDB 1.24 (SQLite) keeps one pooled SQLite connection open for
- * every statement of an update or delete command until the whole command ends, and needs one more
- * to write; its pool holds 100. So one command of 100 statements never answers (measured: 99 took
- * 0.3 s, 100 hung and held the write lock), nor do two concurrent commands of 50. One statement per
- * command, with `maxPoolSize` (connectDatabase) bounding how many run at once, cannot starve it.
+ * Most `_id`s named by one `{_id: {$in: [...]}}` filter. FerretDB as built here
+ * (scripts/ferretdb-id-in.patch) serves up to 10,000 strings from its _id index, as MongoDB does,
+ * and writes what one update command modifies in one transaction: so settling a page of events
+ * costs one command and one commit, not one per event.
+ *
+ * Never a bulk write of many statements instead: FerretDB 1.24 (SQLite) keeps one pooled SQLite
+ * connection open for every statement of an update or delete command until the whole command ends,
+ * and needs one more to write; its pool holds 100. One command of 100 statements never answered
+ * (99 took 0.3 s; the stuck one held the write lock), nor did two concurrent commands of 50.
  */
-export const MAX_BULK_OPERATIONS = 1;
-
-/** How many of those single-statement commands one call keeps in flight. */
-const WRITE_PARALLELISM = 8;
-
-/** Runs `write` for every item, `WRITE_PARALLELISM` at a time, each retried while SQLite is busy. */
-export async function writeEachInParallel<I>(
-  items: I[],
-  write: (item: I) => Promise<unknown>,
-): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(WRITE_PARALLELISM, items.length) }, async () => {
-      while (next < items.length) {
-        const item = items[next++]!;
-        await retryWhileBusy(() => write(item));
-      }
-    }),
-  );
-}
+export const MAX_IDS_PER_COMMAND = 1_000;
 
 /**
- * Unordered writes, each sent as its own command (`MAX_BULK_OPERATIONS`), `WRITE_PARALLELISM` at a
- * time. Use with filters on bare `_id`, which FerretDB serves from its index.
+ * Runs `write` on `ids` in chunks of `MAX_IDS_PER_COMMAND`, one after another, each retried while
+ * SQLite is busy (idempotent writes only: an update by `$set`, a delete).
  */
-export async function writeOneByOne<T extends Document>(
-  collection: Collection<T>,
-  operations: AnyBulkWriteOperation<T>[],
-): Promise<void> {
-  await writeEachInParallel(operations, (operation) => collection.bulkWrite([operation], { ordered: false }));
+export async function writeByIds(ids: string[], write: (chunk: string[]) => Promise<unknown>): Promise<void> {
+  for (let i = 0; i < ids.length; i += MAX_IDS_PER_COMMAND) {
+    const chunk = ids.slice(i, i + MAX_IDS_PER_COMMAND);
+    await retryWhileBusy(() => write(chunk));
+  }
 }
 
 /**
