@@ -9,6 +9,7 @@ import {
   type EventDoc,
 } from '../src/store/events';
 import { findSubscription } from '../src/store/subscriptions';
+import { GroupCommit } from '../src/store/group-commit';
 import { recordAwaitingEvents } from '../src/store/awaiting-events';
 import {
   clearPendingDeliveries,
@@ -81,6 +82,8 @@ const PROBLEM_SCAN_INTERVAL_MS = 60 * 60_000;
 
 /** At most this many subscriptions are remembered as existing (then the memory starts over). */
 const KNOWN_SUBSCRIPTIONS_MAX = 100_000;
+/** At most this many markers are remembered as stored by this process (then it reads events again). */
+const STORED_HERE_MAX = 200_000;
 /** At most this many events per signal (history event size stays small: about 150 B each). */
 const MAX_EVENTS_PER_SIGNAL = 500;
 /** Markers read per page: at most this many events of one subscription per round. */
@@ -95,6 +98,9 @@ const ORPHAN_AFTER_MS = 60_000;
 /** Retry delays of a subscription whose delivery failed: doubling from the first to the last. */
 const RETRY_FIRST_MS = 500;
 const RETRY_MAX_MS = 15_000;
+
+/** What settling a delivered event needs of it (known from its marker). */
+type DeliveredEvent = Pick<EventDoc, '_id' | 'organization_id' | 'external_subscription_id' | 'created_at'>;
 
 export interface DeliveryTarget {
   organizationId: string;
@@ -118,9 +124,32 @@ export class EventDelivery {
    * Where delivery time went since start (ms summed over concurrent deliveries), for profiling:
    * logged every 10 s by `startReconciler` when PRORATA_DELIVERY_PROFILE=1.
    */
-  readonly profile = { events: 0, pages: 0, readMs: 0, existsMs: 0, signalMs: 0, markMs: 0, clearMs: 0 };
+  readonly profile = { events: 0, pages: 0, readMs: 0, existsMs: 0, signalMs: 0, clearMs: 0 };
   /** Subscriptions known to exist (organization, external id). */
   private readonly knownSubscriptions = new Set<string>();
+  /**
+   * Markers this process stored together with their events (the writer says so when it wakes the
+   * deliverer): delivered without reading the event back. Forgotten once deleted; a marker not
+   * found here (written by another process, or before a restart) has its event read.
+   */
+  private readonly storedHere = new Set<string>();
+  /**
+   * The deliveries' writes, grouped across subscriptions (`GroupCommit`): events marked delivered,
+   * then their markers deleted, one command each per round. A crash between the two leaves markers
+   * of delivered events, which the next round drops.
+   */
+  private readonly settled = new GroupCommit<{ markerId: string; deliveredEventId: string | null }>(
+    async (items) => {
+      await markDelivered(
+        this.db,
+        items.flatMap((i) => (i.deliveredEventId ? [i.deliveredEventId] : [])),
+      );
+      await clearPendingDeliveries(
+        this.db,
+        items.map((i) => ({ _id: i.markerId })),
+      );
+    },
+  );
   /** Subscriptions with markers to deliver, by marker prefix. */
   private readonly dirty = new Map<string, DeliveryTarget>();
   /**
@@ -162,9 +191,12 @@ export class EventDelivery {
 
   /**
    * Events of these subscriptions were stored with their markers: deliver them soon. Returns at
-   * once; `idle()` resolves when every woken subscription was tried.
+   * once; `idle()` resolves when every woken subscription was tried. `storedMarkerIds`: markers
+   * whose own event the caller has just stored (not refused as a duplicate, not rolled back).
    */
-  wake(targets: DeliveryTarget[]): void {
+  wake(targets: DeliveryTarget[], storedMarkerIds: readonly string[] = []): void {
+    if (this.storedHere.size + storedMarkerIds.length > STORED_HERE_MAX) this.storedHere.clear();
+    for (const id of storedMarkerIds) this.storedHere.add(id);
     for (const t of targets) {
       const prefix = pendingPrefix(t.organizationId, t.externalSubscriptionId);
       if (this.mayWake(prefix)) this.dirty.set(prefix, t);
@@ -267,8 +299,8 @@ export class EventDelivery {
   }
 
   /**
-   * Delivers one page of one subscription's markers. Returns true when some were left for later
-   * (their event is not stored yet: a request of another process still writing).
+   * Delivers one page of one subscription's markers. Returns 'deferred' when some were left for
+   * later (their event is not stored yet: a request of another process still writing).
    */
   private async deliverMarkers(
     target: DeliveryTarget,
@@ -276,58 +308,89 @@ export class EventDelivery {
   ): Promise<'done' | 'deferred' | 'held'> {
     const readStart = performance.now();
     this.profile.pages++;
+    // Markers this process stored with their events need no read (`storedHere`): the event is
+    // stored, the marker is its own, and this process has not settled it. The others are read.
+    const unknown = markers.filter((m) => !this.storedHere.has(m._id));
     const byId = await findEventsByIds(
       this.db,
-      markers.map((m) => m.event_id),
+      unknown.map((m) => m.event_id),
     );
-    const found = markers.map((m) => byId.get(m.event_id) ?? null);
     this.profile.readMs += performance.now() - readStart;
     const now = Date.now();
     /** Markers with nothing to deliver (orphans, duplicates' markers, settled events). */
     const dropped: PendingDeliveryDoc[] = [];
     const delivering: PendingDeliveryDoc[] = [];
-    const docs: EventDoc[] = [];
+    const events: DeliveredEvent[] = [];
     const messages: SeatEventMessage[] = [];
+    const taken = new Set<string>();
     let deferred = false;
-    markers.forEach((m, i) => {
-      const doc = found[i];
-      if (!doc) {
-        if (now - pendingCreatedAt(m) >= ORPHAN_AFTER_MS) dropped.push(m);
-        else deferred = true;
-        return;
+    for (const m of markers) {
+      let message = m.message;
+      if (!this.storedHere.has(m._id) || !message) {
+        const doc = byId.get(m.event_id);
+        if (!doc) {
+          if (now - pendingCreatedAt(m) >= ORPHAN_AFTER_MS) dropped.push(m);
+          else deferred = true;
+          continue;
+        }
+        // A marker written by a request refused as a duplicate is not the stored event's own
+        // marker (that one carries the stored event's time), so never what is delivered.
+        const own = pendingCreatedAt(m) === doc.created_at.getTime();
+        const settled = doc.problems.length > 0 || doc.delivered_at !== null || doc.awaiting_subscription;
+        if (!own || settled) {
+          dropped.push(m);
+          continue;
+        }
+        message ??= toSeatEventMessage(doc, []);
       }
-      // A marker written by a request refused as a duplicate is not the stored event's own marker
-      // (that one carries the stored event's time), so never what is delivered.
-      const own = pendingCreatedAt(m) === doc.created_at.getTime();
-      const settled = doc.problems.length > 0 || doc.delivered_at !== null || doc.awaiting_subscription;
-      if (!own || settled || docs.some((d) => d._id === doc._id)) {
+      if (taken.has(m.event_id)) {
         dropped.push(m);
-        return;
+        continue;
       }
+      taken.add(m.event_id);
       delivering.push(m);
-      docs.push(doc);
-      messages.push(m.message ?? toSeatEventMessage(doc, []));
-    });
+      events.push({
+        _id: m.event_id,
+        organization_id: target.organizationId,
+        external_subscription_id: target.externalSubscriptionId,
+        created_at: new Date(pendingCreatedAt(m)),
+      });
+      messages.push(message);
+    }
     let t = performance.now();
-    await clearPendingDeliveries(this.db, dropped);
+    await this.settled.add(dropped.map((m) => ({ markerId: m._id, deliveredEventId: null })));
+    this.forget(dropped);
     this.profile.clearMs += performance.now() - t;
     // Checked after the reads: a batch that may be rolled back was held before its markers existed.
     if (this.held.has(pendingPrefix(target.organizationId, target.externalSubscriptionId))) return 'held';
-    if (docs.length > 0) await this.settle(target, docs, messages);
-    this.profile.events += docs.length;
+    const signalled = events.length > 0 && (await this.settle(target, events, messages));
+    this.profile.events += events.length;
     t = performance.now();
-    await clearPendingDeliveries(this.db, delivering);
+    await this.settled.add(
+      delivering.map((m) => ({ markerId: m._id, deliveredEventId: signalled ? m.event_id : null })),
+    );
+    this.forget(delivering);
     this.profile.clearMs += performance.now() - t;
     return deferred ? 'deferred' : 'done';
   }
 
+  /** Markers this process no longer needs to know as stored (deleted). */
+  private forget(markers: PendingDeliveryDoc[]): void {
+    for (const m of markers) this.storedHere.delete(m._id);
+  }
+
   /**
-   * Signals the events to their workflow and marks them delivered; or, when no subscription has
-   * their external id, leaves them to its workflow's first load (awaiting markers); or, for a
-   * terminated subscription, marks them delivered without signalling (kept, never billed). Throws
-   * when they cannot be settled now (Temporal unreachable, the workflow not started yet).
+   * Signals the events to their workflow (returns true: they are to be marked delivered with their
+   * markers' deletion); or, when no subscription has their external id, leaves them to its
+   * workflow's first load (awaiting markers); or, for a terminated subscription, marks them
+   * delivered without signalling (kept, never billed). Throws when they cannot be settled now
+   * (Temporal unreachable, the workflow not started yet).
    */
-  private async settle(target: DeliveryTarget, docs: EventDoc[], messages: SeatEventMessage[]) {
+  private async settle(
+    target: DeliveryTarget,
+    docs: DeliveredEvent[],
+    messages: SeatEventMessage[],
+  ): Promise<boolean> {
     const ids = docs.map((d) => d._id);
     let t = performance.now();
     const exists = await this.subscriptionExists(target);
@@ -340,7 +403,7 @@ export class EventDelivery {
       await recordAwaitingEvents(this.db, docs);
       if (!(await this.subscriptionExists(target))) {
         await markAwaitingSubscription(this.db, ids);
-        return;
+        return false;
       }
     }
     const workflowId = subscriptionWorkflowId(target.organizationId, target.externalSubscriptionId);
@@ -354,13 +417,12 @@ export class EventDelivery {
       }
     } catch (err) {
       if (!(err instanceof WorkflowNotFoundError)) throw err;
-      return this.settleWithoutWorkflow(target, ids);
+      await this.settleWithoutWorkflow(target, ids);
+      return false;
     } finally {
       this.profile.signalMs += performance.now() - t;
     }
-    t = performance.now();
-    await markDelivered(this.db, ids);
-    this.profile.markMs += performance.now() - t;
+    return true;
   }
 
   /**
@@ -505,7 +567,7 @@ export class EventDelivery {
         console.log(
           `[api] delivery profile: ${p.events} events, ${this.signalsSent} signals, ${p.pages} pages; ms in ` +
             `marker+event reads ${Math.round(p.readMs)}, subscription checks ${Math.round(p.existsMs)}, ` +
-            `signals ${Math.round(p.signalMs)}, mark delivered ${Math.round(p.markMs)}, marker deletes ${Math.round(p.clearMs)}`,
+            `signals ${Math.round(p.signalMs)}, delivered marks and marker deletes ${Math.round(p.clearMs)}`,
         );
       }
       if (running) return;

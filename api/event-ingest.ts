@@ -125,16 +125,22 @@ export class EventWriter {
     // A duplicate's marker (its id has this request's time, not the stored event's) is left for
     // the deliverer, which drops it: deleting it here could delete the stored event's own marker
     // when both requests came within one millisecond.
+    // The markers of events this group stored (not a duplicate's: same event id) are the deliverer's
+    // to send without reading the events back.
     const woken = new Map<string, { organizationId: string; externalSubscriptionId: string }>();
+    const stored: string[] = [];
     group.forEach((e, k) => {
       if (e.wholeOrNothing && results[k]!.length > 0) return; // rolled back by its route
-      for (const m of e.markers)
+      const refusedIds = new Set(results[k]!.map((i) => e.docs[i]!._id));
+      for (const m of e.markers) {
         woken.set(m._id.slice(0, m._id.indexOf(':')), {
           organizationId: m.organization_id!,
           externalSubscriptionId: m.external_subscription_id!,
         });
+        if (!refusedIds.has(m.event_id)) stored.push(m._id);
+      }
     });
-    this.delivery.wake([...woken.values()]);
+    this.delivery.wake([...woken.values()], stored);
     group.forEach((e, k) => e.ok(results[k]!));
   }
 

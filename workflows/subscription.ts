@@ -22,7 +22,6 @@ import type { Activities } from '../activities';
 import { billingActivityOptions, webhookActivityOptions } from './activity-options';
 import {
   currentUsageQuery,
-  customerUsageQuery,
   endingAtSignal,
   finalizeInvoiceUpdate,
   planChangedSignal,
@@ -90,10 +89,6 @@ export async function subscriptionWorkflow(input: SubscriptionWorkflowInput): Pr
   setHandler(planChangedSignal, () => state.markPlanChanged());
   setHandler(endingAtSignal, ({ ending_at }) => state.setEndingAt(ending_at));
   setHandler(currentUsageQuery, (pending?: SeatEventMessage[]) => state.currentUsage(pending ?? []));
-  setHandler(customerUsageQuery, ({ pending }) => ({
-    external_customer_id: state.subscription.externalCustomerId,
-    usage: state.currentUsage(pending),
-  }));
   setHandler(seatLedgerQuery, () => state.ledgerView());
   setHandler(subscriptionQuery, () => state.view());
   setHandler(

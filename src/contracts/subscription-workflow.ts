@@ -70,17 +70,6 @@ export interface StoredInvoiceSummary {
 /** Lago's `customer_usage` object, plus `prorated_units` per charge. */
 export type CurrentUsageView = LagoCustomerUsage;
 
-/** customerUsage's argument: events accepted but not yet delivered (as currentUsage takes them). */
-export interface CustomerUsageRequest {
-  pending: SeatEventMessage[];
-}
-
-/** customerUsage's answer: the usage (null unless active) and the customer it belongs to. */
-export interface CustomerUsageAnswer {
-  external_customer_id: string;
-  usage: CurrentUsageView | null;
-}
-
 /** The seat ledger for support and audit: per metric, per seat, its stints in the current period. */
 export interface SeatLedgerView {
   from_datetime: string;

@@ -12,8 +12,6 @@ import type {
   SubscriptionView,
   SeatLedgerView,
   CurrentUsageView,
-  CustomerUsageAnswer,
-  CustomerUsageRequest,
   PlanChangeRequest,
   PlanChangeResult,
 } from '../contracts/subscription-workflow';
@@ -38,12 +36,6 @@ export const planChangedSignal = defineSignal<[]>('planChanged');
  * them from their pending-delivery markers), counted as if received, without changing the state.
  */
 export const currentUsageQuery = defineQuery<CurrentUsageView | null, [SeatEventMessage[]?]>('currentUsage');
-/**
- * Current usage for GET /customers/{id}/current_usage: the same view, with the customer the
- * subscription bills, so the API can answer from this one call (the workflow id follows from the
- * external subscription id) and read MongoDB only when the answer is not a usage.
- */
-export const customerUsageQuery = defineQuery<CustomerUsageAnswer, [CustomerUsageRequest]>('customerUsage');
 export const seatLedgerQuery = defineQuery<SeatLedgerView>('seatLedger');
 export const subscriptionQuery = defineQuery<SubscriptionView>('subscription');
 
