@@ -1,7 +1,7 @@
 import type { Db } from 'mongodb';
 import { events, listStoredEventsUncounted, type EventDoc } from '../src/store/events';
 import { countBulkListEntries } from '../src/store/list-entries';
-import { isDuplicateKey } from '../src/store/database';
+import { writeErrorIndexes } from '../src/store/database';
 import { insertPendingDeliveries, type PendingDeliveryDoc } from '../src/store/pending-deliveries';
 import type { EventDelivery } from './event-delivery';
 
@@ -9,8 +9,6 @@ import type { EventDelivery } from './event-delivery';
 const MAX_IN_FLIGHT = 2;
 /** Most events in one group write (one insert command of markers, one of events). */
 const MAX_GROUP_EVENTS = 1_000;
-/** Count sequences advanced at once by one flush of the event counts. */
-const COUNT_PARALLELISM = 4;
 
 /** The database refused the write (not a duplicate): nothing was acknowledged. */
 export class StoreUnavailableError extends Error {}
@@ -22,22 +20,6 @@ interface Entry {
   wholeOrNothing: boolean;
   ok: (duplicates: number[]) => void;
   fail: (err: unknown) => void;
-}
-
-/**
- * The batch indexes an unordered insertMany refused, when every refusal is a duplicate key;
- * null when the error is anything else (the database is down, say).
- */
-export function writeErrorIndexes(err: unknown): number[] | null {
-  const writeErrors = (err as { writeErrors?: unknown } | null)?.writeErrors;
-  const list = Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : [];
-  if (list.length === 0) return null;
-  const indexes: number[] = [];
-  for (const w of list as { index?: unknown; code?: unknown; errmsg?: unknown }[]) {
-    if (typeof w.index !== 'number' || !isDuplicateKey({ code: w.code, message: w.errmsg })) return null;
-    indexes.push(w.index);
-  }
-  return indexes;
 }
 
 /**
@@ -158,7 +140,7 @@ export class EventWriter {
       while (this.uncounted.size > 0) {
         const batch = this.uncounted;
         this.uncounted = new Map();
-        await countBulkListEntries(this.db, batch, COUNT_PARALLELISM).catch(() => undefined);
+        await countBulkListEntries(this.db, batch).catch(() => undefined);
       }
     })().finally(() => {
       this.counting = null;

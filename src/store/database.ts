@@ -1,4 +1,4 @@
-import { MongoClient, type Db } from 'mongodb';
+import { MongoClient, type Collection, type Db, type Filter } from 'mongodb';
 
 export interface Database {
   /**
@@ -151,6 +151,22 @@ export function isDuplicateKey(err: unknown): boolean {
 }
 
 /**
+ * The batch indexes an unordered insertMany refused, when every refusal is a duplicate key;
+ * null when the error is anything else (the database is down, say).
+ */
+export function writeErrorIndexes(err: unknown): number[] | null {
+  const writeErrors = (err as { writeErrors?: unknown } | null)?.writeErrors;
+  const list = Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : [];
+  if (list.length === 0) return null;
+  const indexes: number[] = [];
+  for (const w of list as { index?: unknown; code?: unknown; errmsg?: unknown }[]) {
+    if (typeof w.index !== 'number' || !isDuplicateKey({ code: w.code, message: w.errmsg })) return null;
+    indexes.push(w.index);
+  }
+  return indexes;
+}
+
+/**
  * Whether an unordered `insertMany` failed only on duplicate keys (every write error one, or the
  * error itself when it carries none): what was not a duplicate was stored.
  */
@@ -186,6 +202,21 @@ export async function writeByIds(ids: string[], write: (chunk: string[]) => Prom
     const chunk = ids.slice(i, i + MAX_IDS_PER_COMMAND);
     await retryWhileBusy(() => write(chunk));
   }
+}
+
+/** Documents by `_id`, one find per `MAX_IDS_PER_COMMAND` ids (served from the _id index). */
+export async function findByIds<T extends { _id: string }>(
+  collection: Collection<T>,
+  ids: readonly string[],
+): Promise<Map<string, T>> {
+  const found = new Map<string, T>();
+  const unique = [...new Set(ids)];
+  for (let i = 0; i < unique.length; i += MAX_IDS_PER_COMMAND) {
+    const chunk = unique.slice(i, i + MAX_IDS_PER_COMMAND);
+    const docs = (await collection.find({ _id: { $in: chunk } } as Filter<T>).toArray()) as T[];
+    for (const doc of docs) found.set(doc._id, doc);
+  }
+  return found;
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Db } from 'mongodb';
-import { MAX_IDS_PER_COMMAND, writeByIds } from './database';
+import { findByIds, writeByIds } from './database';
 import { stableUuid } from './stable-uuid';
 import {
   addBulkCountedListEntries,
@@ -127,15 +127,7 @@ export async function markAwaitingSubscription(db: Db, ids: string[]): Promise<v
 
 /** Stored events by `_id` (one find per `MAX_IDS_PER_COMMAND` ids, served from the _id index). */
 export async function findEventsByIds(db: Db, ids: string[]): Promise<Map<string, EventDoc>> {
-  const found = new Map<string, EventDoc>();
-  for (let i = 0; i < ids.length; i += MAX_IDS_PER_COMMAND) {
-    const chunk = ids.slice(i, i + MAX_IDS_PER_COMMAND);
-    for (const doc of await events(db)
-      .find({ _id: { $in: chunk } })
-      .toArray())
-      found.set(doc._id, doc);
-  }
-  return found;
+  return findByIds(events(db), ids);
 }
 
 /** Only the fields billing reads travel to the workflow (history and continue-as-new stay small). */

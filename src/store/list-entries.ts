@@ -6,7 +6,7 @@ import {
   onlyDuplicateKeys,
   retryWhileBusy,
 } from './database';
-import { nextSequence, sequenceTop, takeSequenceBlock } from './sequences';
+import { nextSequence, sequenceTop, takeSequenceBlocks } from './sequences';
 import { stableUuid } from './stable-uuid';
 
 /**
@@ -220,18 +220,12 @@ export async function insertBulkListEntries(db: Db, entries: ListEntry[]): Promi
   return added;
 }
 
-/** Counts entries `insertBulkListEntries` added: one sequence block per list, `parallel` at a time. */
-export async function countBulkListEntries(
-  db: Db,
-  added: ReadonlyMap<string, number>,
-  parallel = Infinity,
-): Promise<void> {
-  const todo = [...added];
-  await Promise.all(
-    Array.from({ length: Math.min(parallel, todo.length) }, async () => {
-      for (let next = todo.shift(); next; next = todo.shift()) await takeSequenceBlock(db, next[0], next[1]);
-    }),
-  );
+/**
+ * Counts entries `insertBulkListEntries` added: one sequence block per list, all claimed together
+ * (`takeSequenceBlocks`: a few finds and one insert, whatever the number of lists).
+ */
+export async function countBulkListEntries(db: Db, added: ReadonlyMap<string, number>): Promise<void> {
+  await takeSequenceBlocks(db, added);
 }
 
 /** The number of entries of a bulk-counted list. */

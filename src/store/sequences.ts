@@ -1,5 +1,5 @@
 import type { Db } from 'mongodb';
-import { isDuplicateKey, retryWhileBusy, upsertRetryingDuplicate } from './database';
+import { findByIds, isDuplicateKey, retryWhileBusy, isSqliteBusy, upsertRetryingDuplicate } from './database';
 
 /** The legacy counter document (before slots); still read so numbering continues where it was. */
 interface SequenceDoc {
@@ -110,4 +110,95 @@ export async function sequenceTop(db: Db, name: string): Promise<number> {
     if (!next) return top;
     top = next.value;
   }
+}
+
+/** A hint this many slots behind its counter's top is raised by `takeSequenceBlocks`. */
+const HINT_MAX_LAG = 4;
+/** Hint raises of one `takeSequenceBlocks` in flight at once. */
+const HINT_PARALLELISM = 4;
+
+/**
+ * `takeSequenceBlock` for many counters at once (the event counts of one ingest flush), at a cost
+ * that does not grow with how many: the tops are read with one find per round of the walk (by
+ * `_id: {$in}`), every block's slot is claimed by one unordered insert, and a counter's hint is
+ * raised only once it lags `HINT_MAX_LAG` slots (so `sequenceTop` walks at most that many more).
+ * A slot refused as taken (a concurrent taker won it) is taken again by `takeSequenceBlock`; one
+ * refused as busy is tried again. Any other failure throws: the blocks not claimed are not counted,
+ * as after a crash.
+ */
+export async function takeSequenceBlocks(db: Db, blocks: ReadonlyMap<string, number>): Promise<void> {
+  const names = [...blocks.keys()];
+  if (names.length === 0) return;
+  for (const [name, n] of blocks)
+    if (!Number.isInteger(n) || n < 1) throw new RangeError(`a block of ${n} values for ${name}`);
+  const tops = await sequenceTopsOf(db, names);
+  const claimed = names.map((name) => {
+    const { top } = tops.get(name)!;
+    return { _id: `${name}#${top + 1}`, name, value: top + blocks.get(name)! };
+  });
+  const lost = new Set<number>(); // slots a concurrent taker won: taken again one by one
+  let pending = claimed.map((_, i) => i);
+  for (let attempt = 1; pending.length > 0; attempt++) {
+    const failed = new Map<number, unknown>();
+    try {
+      await slots(db).insertMany(
+        pending.map((i) => claimed[i]!),
+        { ordered: false },
+      );
+    } catch (err) {
+      const writeErrors = (err as { writeErrors?: { index: number; errmsg?: string; code?: number }[] })
+        .writeErrors;
+      if (!writeErrors) throw err;
+      for (const w of [writeErrors].flat()) failed.set(w.index, { code: w.code, message: w.errmsg });
+    }
+    const retry: number[] = [];
+    pending.forEach((i, k) => {
+      const error = failed.get(k);
+      if (error === undefined) return;
+      if (isDuplicateKey(error)) lost.add(i);
+      else if (isSqliteBusy(error) && attempt < 20)
+        retry.push(i); // not written: try it again
+      else throw Object.assign(new Error('sequence slot insert failed'), { cause: error });
+    });
+    pending = retry;
+    if (pending.length > 0) await new Promise((r) => setTimeout(r, 2 + Math.random() * 20));
+  }
+  for (const i of lost) await takeSequenceBlock(db, names[i]!, blocks.get(names[i]!)!);
+  const lagging = claimed.filter((slot, i) => !lost.has(i) && tops.get(slot.name)!.lag + 1 >= HINT_MAX_LAG);
+  await Promise.all(
+    Array.from({ length: Math.min(HINT_PARALLELISM, lagging.length) }, async () => {
+      for (let slot = lagging.shift(); slot; slot = lagging.shift())
+        await raiseSequenceTop(db, slot.name, slot.value);
+    }),
+  );
+}
+
+/** `sequenceTop` of many counters, each with how many slots its hint lags (reads batched by round). */
+async function sequenceTopsOf(db: Db, names: string[]): Promise<Map<string, { top: number; lag: number }>> {
+  const [legacy, hints] = await Promise.all([
+    findByIds(db.collection<SequenceDoc>('sequences'), names),
+    findByIds(sequenceTops(db), names),
+  ]);
+  const tops = new Map(
+    names.map((name) => [
+      name,
+      { top: Math.max(hints.get(name)?.value ?? 0, legacy.get(name)?.value ?? 0), lag: 0 },
+    ]),
+  );
+  let open = names;
+  while (open.length > 0) {
+    const found = await findByIds(
+      slots(db),
+      open.map((name) => `${name}#${tops.get(name)!.top + 1}`),
+    );
+    open = open.filter((name) => {
+      const t = tops.get(name)!;
+      const next = found.get(`${name}#${t.top + 1}`);
+      if (!next) return false;
+      t.top = next.value;
+      t.lag++;
+      return true;
+    });
+  }
+  return tops;
 }

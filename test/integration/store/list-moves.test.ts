@@ -31,7 +31,7 @@ import {
 } from '../../../src/store/wallets';
 import { runMigrations } from '../../../src/store/migrations';
 import { events, eventId, listEventPage, listStoredEvents, type EventDoc } from '../../../src/store/events';
-import { sequenceTop, takeSequenceBlock } from '../../../src/store/sequences';
+import { sequenceTop, takeSequenceBlock, takeSequenceBlocks } from '../../../src/store/sequences';
 import { listEntries } from '../../../src/store/list-entries';
 
 describe('lists that move: pages and counts by _id whatever the data size', () => {
@@ -211,6 +211,39 @@ describe('lists that move: pages and counts by _id whatever the data size', () =
     expect([...taken].sort((a, b) => a - b)).toEqual(Array.from({ length: total }, (_, i) => i + 1));
     expect(await sequenceTop(db, 'block-race')).toBe(total);
   }, 30_000);
+
+  it('counts many counters at once, racing single takers and each other, without losing or sharing a value', async () => {
+    const db = mongo.database.db;
+    const names = Array.from({ length: 40 }, (_, i) => `many-${i}`);
+    const rounds = Array.from(
+      { length: 6 },
+      (_, r) => new Map(names.map((name, i) => [name, 1 + ((i + r) % 5)])),
+    );
+    const singles = names.slice(0, 10).flatMap((name) => [2, 3].map((n) => ({ name, n })));
+    await Promise.all([
+      ...rounds.map((blocks) => takeSequenceBlocks(db, blocks)),
+      ...singles.map(({ name, n }) => takeSequenceBlock(db, name, n)),
+    ]);
+    for (const name of names) {
+      const expected =
+        rounds.reduce((sum, blocks) => sum + blocks.get(name)!, 0) +
+        singles.filter((s) => s.name === name).reduce((sum, s) => sum + s.n, 0);
+      expect([name, await sequenceTop(db, name)]).toEqual([name, expected]);
+      // Blocks tile the counter: each slot starts right after the one before it ends.
+      const taken = await db
+        .collection<{ _id: string; name: string; value: number }>('sequence_slots')
+        .find({ name })
+        .toArray();
+      const starts = taken.map((t) => Number(t._id.slice(name.length + 1))).sort((a, b) => a - b);
+      const ends = new Map(taken.map((t) => [Number(t._id.slice(name.length + 1)), t.value]));
+      let next = 1;
+      for (const start of starts) {
+        expect(start).toBe(next);
+        next = ends.get(start)! + 1;
+      }
+      expect(next - 1).toBe(expected);
+    }
+  }, 60_000);
 
   it("lists an organization's and a subscription's events newest first, each counted once however often listed", async () => {
     const db = mongo.database.db;
