@@ -245,6 +245,27 @@ describe('subscriptions, current usage and invoices API', () => {
     expect((await call('GET', '/customers/usage_co/current_usage')).status).toBe(422);
   });
 
+  it('answers current usage from what it remembers only while the workflow says active (405 once terminated, 404 once the customer is deleted)', async () => {
+    const usageOf = (customer: string, sub: string) =>
+      call('GET', `/customers/${customer}/current_usage?external_subscription_id=${sub}`);
+    for (const [customer, sub] of [
+      ['kept_co', 'kept_sub'],
+      ['gone_co', 'gone_sub'],
+    ])
+      await call('POST', '/subscriptions', {
+        subscription: { external_customer_id: customer, plan_code: 'team', external_id: sub },
+      });
+    // Remembered by these reads: each customer, and each subscription's customer and workflow.
+    expect((await usageOf('kept_co', 'kept_sub')).status).toBe(200);
+    expect((await usageOf('gone_co', 'gone_sub')).status).toBe(200);
+    expect((await usageOf('gone_co', 'kept_sub')).body.code).toBe('no_active_subscription');
+    expect((await call('DELETE', '/subscriptions/kept_sub')).body.subscription.status).toBe('terminated');
+    expect((await usageOf('kept_co', 'kept_sub')).body.code).toBe('no_active_subscription');
+    expect((await usageOf('kept_co', 'kept_sub')).body.code).toBe('no_active_subscription');
+    expect((await call('DELETE', '/customers/gone_co')).status).toBe(200);
+    expect((await usageOf('gone_co', 'gone_sub')).body.code).toBe('customer_not_found');
+  }, 60_000);
+
   it('terminates with a final invoice: listed, found with fees, downloadable as HTML; drafts only can be finalized', async () => {
     await call('POST', '/subscriptions', {
       subscription: { external_customer_id: 'end_co', plan_code: 'team', external_id: 'end_sub' },
