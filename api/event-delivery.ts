@@ -91,6 +91,13 @@ const PAGE = 1_000;
 /** Subscriptions delivered at once (signals and their writes in flight). */
 const DELIVERY_PARALLELISM = 8;
 /**
+ * Of those, how many keep delivering while requests are being acknowledged (one stored within
+ * `INGEST_BUSY_MS`): delivery yields the machine to acknowledgement, and catches up when it ends
+ * (read your writes does not depend on it: current usage counts the pending markers).
+ */
+const DELIVERY_PARALLELISM_WHILE_INGESTING = 2;
+const INGEST_BUSY_MS = 100;
+/**
  * A marker whose event is not stored this long after the marker was written belongs to a request
  * that died between its two writes (never acknowledged): it is dropped.
  */
@@ -171,6 +178,7 @@ export class EventDelivery {
     return !(retry?.timer && retry.failed);
   }
   private draining: Promise<void> | null = null;
+  private lastIngestAt = -Infinity;
   /**
    * Subscriptions (by marker prefix) with a batch being written that may yet be rolled back (a
    * duplicate in it): their markers are read but not delivered until released.
@@ -222,6 +230,15 @@ export class EventDelivery {
     this.wake(targets);
   }
 
+  /** Requests are being acknowledged: delivery yields (`DELIVERY_PARALLELISM_WHILE_INGESTING`). */
+  noteIngest(): void {
+    this.lastIngestAt = performance.now();
+  }
+
+  private ingesting(): boolean {
+    return performance.now() - this.lastIngestAt < INGEST_BUSY_MS;
+  }
+
   /** Ingestion stored events with problems (reported by `reportProblems`). */
   noteProblems(): void {
     this.problemsToReport = true;
@@ -246,8 +263,12 @@ export class EventDelivery {
       this.dirty.clear();
       let next = 0;
       await Promise.all(
-        Array.from({ length: Math.min(DELIVERY_PARALLELISM, batch.length) }, async () => {
+        Array.from({ length: Math.min(DELIVERY_PARALLELISM, batch.length) }, async (_, lane) => {
           while (next < batch.length) {
+            if (lane >= DELIVERY_PARALLELISM_WHILE_INGESTING && this.ingesting()) {
+              await new Promise((r) => setTimeout(r, INGEST_BUSY_MS / 2));
+              continue;
+            }
             const [prefix, target] = batch[next++]!;
             await this.deliverSubscription(prefix, target);
           }

@@ -6,7 +6,7 @@ import { insertPendingDeliveries, type PendingDeliveryDoc } from '../src/store/p
 import type { EventDelivery } from './event-delivery';
 
 /** Group writes in flight at once: while they run, newer requests gather into the next group. */
-const MAX_IN_FLIGHT = 2;
+const MAX_IN_FLIGHT = 4;
 /** Most events in one group write (one insert command of markers, one of events). */
 const MAX_GROUP_EVENTS = 1_000;
 
@@ -48,6 +48,7 @@ export class EventWriter {
    * anything else (the markers may stay: the deliverer drops a marker whose event never appears).
    */
   store(docs: EventDoc[], markers: PendingDeliveryDoc[], wholeOrNothing = false): Promise<number[]> {
+    this.delivery.noteIngest();
     return new Promise<number[]>((ok, fail) => {
       this.queue.push({ docs, markers, wholeOrNothing, ok, fail });
       this.pump();
