@@ -141,6 +141,14 @@ export class EventDelivery {
    */
   private readonly storedHere = new Set<string>();
   /**
+   * Of those, the markers not yet delivered, by subscription (marker prefix): a subscription woken
+   * only with markers this process stored is delivered from here, without reading its markers
+   * back. One woken otherwise (`needsRead`: a retry, a reconcile, a release, a duplicate's marker)
+   * reads its `_id` range, which covers everything remembered.
+   */
+  private readonly remembered = new Map<string, Map<string, PendingDeliveryDoc>>();
+  private readonly needsRead = new Set<string>();
+  /**
    * The deliveries' writes, grouped across subscriptions (`GroupCommit`): events marked delivered,
    * then their markers deleted, one command each per round. A crash between the two leaves markers
    * of delivered events, which the next round drops.
@@ -202,11 +210,24 @@ export class EventDelivery {
    * once; `idle()` resolves when every woken subscription was tried. `storedMarkerIds`: markers
    * whose own event the caller has just stored (not refused as a duplicate, not rolled back).
    */
-  wake(targets: DeliveryTarget[], storedMarkerIds: readonly string[] = []): void {
-    if (this.storedHere.size + storedMarkerIds.length > STORED_HERE_MAX) this.storedHere.clear();
-    for (const id of storedMarkerIds) this.storedHere.add(id);
+  wake(targets: DeliveryTarget[], stored: readonly PendingDeliveryDoc[] = []): void {
+    if (this.storedHere.size + stored.length > STORED_HERE_MAX) {
+      this.storedHere.clear();
+      for (const prefix of this.remembered.keys()) this.needsRead.add(prefix);
+      this.remembered.clear();
+    }
+    const storedPrefixes = new Set<string>();
+    for (const m of stored) {
+      this.storedHere.add(m._id);
+      const prefix = m._id.slice(0, m._id.indexOf(':') + 1);
+      storedPrefixes.add(prefix);
+      let markers = this.remembered.get(prefix);
+      if (!markers) this.remembered.set(prefix, (markers = new Map()));
+      markers.set(m._id, m);
+    }
     for (const t of targets) {
       const prefix = pendingPrefix(t.organizationId, t.externalSubscriptionId);
+      if (!storedPrefixes.has(prefix)) this.needsRead.add(prefix);
       if (this.mayWake(prefix)) this.dirty.set(prefix, t);
     }
     this.kick();
@@ -279,6 +300,27 @@ export class EventDelivery {
 
   /** Delivers every pending marker of one subscription; on failure, retries it later. */
   private async deliverSubscription(prefix: string, target: DeliveryTarget): Promise<void> {
+    const remembered = this.remembered.get(prefix);
+    this.remembered.delete(prefix);
+    if (remembered && !this.needsRead.has(prefix)) {
+      // Only markers this process stored (their events too) are pending: no read.
+      try {
+        const markers = [...remembered.values()].sort((a, b) => (a._id < b._id ? -1 : 1));
+        for (let i = 0; i < markers.length; i += PAGE) {
+          const outcome = await this.deliverMarkers(target, markers.slice(i, i + PAGE));
+          if (outcome === 'held') {
+            this.needsRead.add(prefix); // `release` wakes it again, then it reads its range
+            return;
+          }
+        }
+        this.retries.delete(prefix);
+      } catch (err) {
+        this.needsRead.add(prefix);
+        this.retryLater(prefix, target, err);
+      }
+      return;
+    }
+    this.needsRead.delete(prefix); // the range read below covers every marker stored so far
     try {
       let after: string | undefined;
       let deferred = false;
@@ -312,6 +354,7 @@ export class EventDelivery {
     const failed = err !== null && err !== undefined;
     const timer = setTimeout(() => {
       this.retries.set(prefix, { attempts, timer: null, failed });
+      this.needsRead.add(prefix);
       this.dirty.set(prefix, target);
       this.kick();
     }, delay);
@@ -498,7 +541,10 @@ export class EventDelivery {
       if (markers.length < limit) break;
       after = markers[markers.length - 1]!._id;
     }
-    for (const [prefix, target] of queued) if (this.mayWake(prefix)) this.dirty.set(prefix, target);
+    for (const [prefix, target] of queued) {
+      this.needsRead.add(prefix);
+      if (this.mayWake(prefix)) this.dirty.set(prefix, target);
+    }
     this.kick();
     await this.idle();
     return queued.size;

@@ -109,9 +109,9 @@ export class EventWriter {
     // the deliverer, which drops it: deleting it here could delete the stored event's own marker
     // when both requests came within one millisecond.
     // The markers of events this group stored (not a duplicate's: same event id) are the deliverer's
-    // to send without reading the events back.
+    // to send without reading them or their events back.
     const woken = new Map<string, { organizationId: string; externalSubscriptionId: string }>();
-    const stored: string[] = [];
+    const stored: PendingDeliveryDoc[] = [];
     group.forEach((e, k) => {
       if (e.wholeOrNothing && results[k]!.length > 0) return; // rolled back by its route
       const refusedIds = new Set(results[k]!.map((i) => e.docs[i]!._id));
@@ -120,7 +120,7 @@ export class EventWriter {
           organizationId: m.organization_id!,
           externalSubscriptionId: m.external_subscription_id!,
         });
-        if (!refusedIds.has(m.event_id)) stored.push(m._id);
+        if (!refusedIds.has(m.event_id)) stored.push(m);
       }
     });
     this.delivery.wake([...woken.values()], stored);
