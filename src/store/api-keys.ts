@@ -7,7 +7,9 @@ import { organizations, type OrganizationDoc } from './organizations';
  * API keys: several per organization, stored hashed (the key is shown once, when created), revoked
  * rather than deleted so that `--list` still shows when a key stopped working. Every request reads
  * its key by `_id`, the key's hash: a point read whatever the number of keys (FerretDB serves only
- * `_id` filters from an index), and no cache, so a revocation holds at once in every API process.
+ * `_id` filters from an index), never cached: a request is answered by a read that started after it
+ * arrived (shared by concurrent requests, `FreshReads` in api/auth.ts), so a revocation holds at
+ * once in every API process.
  */
 export interface ApiKeyDoc {
   _id: string; // sha256 of the key, hex: keys are never stored in clear
