@@ -245,7 +245,7 @@ describe('subscriptions, current usage and invoices API', () => {
     expect((await call('GET', '/customers/usage_co/current_usage')).status).toBe(422);
   });
 
-  it('answers current usage from what it remembers only while the workflow says active (405 once terminated, 404 once the customer is deleted)', async () => {
+  it('answers current usage while the subscription is active: 405 for another customer or once terminated, 404 once the customer is deleted', async () => {
     const usageOf = (customer: string, sub: string) =>
       call('GET', `/customers/${customer}/current_usage?external_subscription_id=${sub}`);
     for (const [customer, sub] of [
@@ -255,7 +255,6 @@ describe('subscriptions, current usage and invoices API', () => {
       await call('POST', '/subscriptions', {
         subscription: { external_customer_id: customer, plan_code: 'team', external_id: sub },
       });
-    // Remembered by these reads: each customer, and each subscription's customer and workflow.
     expect((await usageOf('kept_co', 'kept_sub')).status).toBe(200);
     expect((await usageOf('gone_co', 'gone_sub')).status).toBe(200);
     expect((await usageOf('gone_co', 'kept_sub')).body.code).toBe('no_active_subscription');
