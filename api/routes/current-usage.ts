@@ -10,6 +10,8 @@ import { currentUsageQuery as currentUsageParams } from '../../src/contracts/lag
 import { findCustomer } from '../../src/store/customers';
 import { findSubscriptionWithStatus } from '../../src/store/subscriptions';
 import { currentUsageQuery } from '../../src/temporal/messages';
+import { FreshReads } from '../../src/store/fresh-reads';
+import type { CurrentUsageView } from '../../src/contracts/subscription-workflow';
 import { pendingPrefix, readPendingDeliveries } from '../../src/store/pending-deliveries';
 
 registerRoute({
@@ -43,9 +45,40 @@ async function pendingMessages(db: Db, organizationId: string, externalSubscript
   return markers.flatMap((m) => (m.message ? [m.message] : []));
 }
 
+/** Whose usage a read is: organization, external subscription id, workflow id. */
+type UsageKey = [string, string, string];
+
+/** An error and its causes, for a 503's message (the SDK's own message is generic). */
+function describeError(err: unknown): string {
+  const parts: string[] = [];
+  for (
+    let e = err as { message?: string; cause?: unknown } | undefined;
+    e && parts.length < 4;
+    e = e.cause as typeof e
+  )
+    if (e.message) parts.push(e.message);
+  return parts.join(': ');
+}
+
 /** Mounted beside the customer routes: GET /customers/{id}/current_usage. */
 export function currentUsageRoutes(deps: ApiDeps): Router {
   const router = Router();
+  /**
+   * One subscription's usage, read at most once at a time per process: the pending markers, then
+   * the query with them. Requests arriving while a read runs share the next one, which starts
+   * after they arrived, so each still counts every event acknowledged before it (`FreshReads`).
+   * Temporal buffers queries that reach a workflow while it has a workflow task in flight and
+   * refuses more than it buffers (RESOURCE_EXHAUSTED, retried by the client until the deadline):
+   * concurrent usage reads of a subscription receiving events answered 503 under load.
+   */
+  const usageReads = new FreshReads<CurrentUsageView | null>(async (key) => {
+    const [organizationId, externalSubscriptionId, workflowId] = JSON.parse(key) as UsageKey;
+    const pending = await pendingMessages(deps.db, organizationId, externalSubscriptionId);
+    // A real gRPC deadline: the call is cancelled, not left pending, when no worker answers.
+    return deps.temporal.client.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () =>
+      deps.temporal.client.workflow.getHandle(workflowId).query(currentUsageQuery, pending),
+    );
+  });
   router.get('/:externalId/current_usage', async (req, res) => {
     const org = organizationOf(req);
     const customerRead = findCustomer(deps.db, org._id, String(req.params.externalId));
@@ -56,26 +89,24 @@ export function currentUsageRoutes(deps: ApiDeps): Router {
       if (!(await customerRead)) throw notFound('customer'); // an unknown customer comes first
       throw err;
     }
-    // The three reads are independent (by `_id`, and one `_id` range): in parallel.
-    const [customer, sub, pending] = await Promise.all([
+    // The two reads are independent (by `_id`): in parallel.
+    const [customer, sub] = await Promise.all([
       customerRead,
       findSubscriptionWithStatus(deps.db, org._id, q.external_subscription_id, ['active']),
-      pendingMessages(deps.db, org._id, q.external_subscription_id),
     ]);
     if (!customer) throw notFound('customer');
     if (sub?.external_customer_id !== customer.external_id || sub.status !== 'active')
       throw methodNotAllowed('no_active_subscription');
     let usage;
     try {
-      // A real gRPC deadline: the call is cancelled, not left pending, when no worker answers.
-      usage = await deps.temporal.client.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () =>
-        deps.temporal.client.workflow.getHandle(sub.workflow_id).query(currentUsageQuery, pending),
+      usage = await usageReads.get(
+        JSON.stringify([org._id, q.external_subscription_id, sub.workflow_id] satisfies UsageKey),
       );
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) throw methodNotAllowed('no_active_subscription');
       throw serviceUnavailable(
         'billing_engine_unavailable',
-        `current usage needs a running worker: ${(err as Error).message}`,
+        `current usage needs a running worker: ${describeError(err)}`,
       );
     }
     if (!usage) throw methodNotAllowed('no_active_subscription');

@@ -309,7 +309,7 @@ describe('subscriptions, current usage and invoices API', () => {
     expect(await usageOf('nobody', 'end_sub_2')).toMatchObject({ status: 404, code: 'customer_not_found' });
     const paid = await call('PUT', `/invoices/${inv.lago_id}`, { invoice: { payment_status: 'succeeded' } });
     expect(paid.body.invoice.payment_status).toBe('succeeded');
-  });
+  }, 60_000);
 
   it('delivers a retried event that was stored but never delivered, and still answers value_already_exist', async () => {
     await call('POST', '/subscriptions', {
