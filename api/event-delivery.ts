@@ -17,6 +17,7 @@ import {
   pendingCreatedAt,
   pendingMarker,
   pendingPrefix,
+  prefixOfMarker,
   readPendingDeliveries,
   type PendingDeliveryDoc,
 } from '../src/store/pending-deliveries';
@@ -207,8 +208,8 @@ export class EventDelivery {
 
   /**
    * Events of these subscriptions were stored with their markers: deliver them soon. Returns at
-   * once; `idle()` resolves when every woken subscription was tried. `storedMarkerIds`: markers
-   * whose own event the caller has just stored (not refused as a duplicate, not rolled back).
+   * once; `idle()` resolves when every woken subscription was tried. `stored`: markers whose own
+   * event the caller has just stored (not refused as a duplicate, not rolled back).
    */
   wake(targets: DeliveryTarget[], stored: readonly PendingDeliveryDoc[] = []): void {
     if (this.storedHere.size + stored.length > STORED_HERE_MAX) {
@@ -219,7 +220,7 @@ export class EventDelivery {
     const storedPrefixes = new Set<string>();
     for (const m of stored) {
       this.storedHere.add(m._id);
-      const prefix = m._id.slice(0, m._id.indexOf(':') + 1);
+      const prefix = prefixOfMarker(m._id);
       storedPrefixes.add(prefix);
       let markers = this.remembered.get(prefix);
       if (!markers) this.remembered.set(prefix, (markers = new Map()));
@@ -384,7 +385,7 @@ export class EventDelivery {
     /** Markers with nothing to deliver (orphans, duplicates' markers, settled events). */
     const dropped: PendingDeliveryDoc[] = [];
     const delivering: PendingDeliveryDoc[] = [];
-    const events: DeliveredEvent[] = [];
+    const delivered: DeliveredEvent[] = [];
     const messages: SeatEventMessage[] = [];
     const taken = new Set<string>();
     let deferred = false;
@@ -413,7 +414,7 @@ export class EventDelivery {
       }
       taken.add(m.event_id);
       delivering.push(m);
-      events.push({
+      delivered.push({
         _id: m.event_id,
         organization_id: target.organizationId,
         external_subscription_id: target.externalSubscriptionId,
@@ -427,8 +428,8 @@ export class EventDelivery {
     this.profile.clearMs += performance.now() - t;
     // Checked after the reads: a batch that may be rolled back was held before its markers existed.
     if (this.held.has(pendingPrefix(target.organizationId, target.externalSubscriptionId))) return 'held';
-    const signalled = events.length > 0 && (await this.settle(target, events, messages));
-    this.profile.events += events.length;
+    const signalled = delivered.length > 0 && (await this.settle(target, delivered, messages));
+    this.profile.events += delivered.length;
     t = performance.now();
     await this.settled.add(
       delivering.map((m) => ({ markerId: m._id, deliveredEventId: signalled ? m.event_id : null })),

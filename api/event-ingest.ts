@@ -2,7 +2,11 @@ import type { Db } from 'mongodb';
 import { events, listStoredEventsUncounted, type EventDoc } from '../src/store/events';
 import { countBulkListEntries } from '../src/store/list-entries';
 import { writeErrorIndexes } from '../src/store/database';
-import { insertPendingDeliveries, type PendingDeliveryDoc } from '../src/store/pending-deliveries';
+import {
+  insertPendingDeliveries,
+  prefixOfMarker,
+  type PendingDeliveryDoc,
+} from '../src/store/pending-deliveries';
 import type { EventDelivery } from './event-delivery';
 
 /** Group writes in flight at once: while they run, newer requests gather into the next group. */
@@ -116,7 +120,7 @@ export class EventWriter {
       if (e.wholeOrNothing && results[k]!.length > 0) return; // rolled back by its route
       const refusedIds = new Set(results[k]!.map((i) => e.docs[i]!._id));
       for (const m of e.markers) {
-        woken.set(m._id.slice(0, m._id.indexOf(':')), {
+        woken.set(prefixOfMarker(m._id), {
           organizationId: m.organization_id!,
           externalSubscriptionId: m.external_subscription_id!,
         });

@@ -1,4 +1,11 @@
-import { MongoClient, type Collection, type Db, type Filter } from 'mongodb';
+import {
+  MongoClient,
+  type Collection,
+  type Db,
+  type Document,
+  type Filter,
+  type OptionalUnlessRequiredId,
+} from 'mongodb';
 
 export interface Database {
   /**
@@ -164,6 +171,46 @@ export function writeErrorIndexes(err: unknown): number[] | null {
     indexes.push(w.index);
   }
   return indexes;
+}
+
+/**
+ * One unordered `insertMany` of `docs`, the documents SQLite refused as busy tried again (up to 20
+ * times, after a short random pause): returns the indexes refused as duplicate keys (all the others
+ * are stored). Throws on any other refusal, naming `what`.
+ */
+export async function insertManyKeepingDuplicates<T extends Document>(
+  collection: Collection<T>,
+  docs: OptionalUnlessRequiredId<T>[],
+  what: string,
+): Promise<Set<number>> {
+  const duplicates = new Set<number>();
+  let pending = docs.map((_, i) => i);
+  for (let attempt = 1; pending.length > 0; attempt++) {
+    const failed = new Map<number, unknown>();
+    try {
+      await collection.insertMany(
+        pending.map((i) => docs[i]!),
+        { ordered: false },
+      );
+    } catch (err) {
+      const writeErrors = (err as { writeErrors?: { index: number; errmsg?: string; code?: number }[] })
+        .writeErrors;
+      if (!writeErrors) throw err;
+      for (const w of [writeErrors].flat()) failed.set(w.index, { code: w.code, message: w.errmsg });
+    }
+    const retry: number[] = [];
+    pending.forEach((i, k) => {
+      const error = failed.get(k);
+      if (error === undefined) return;
+      if (isDuplicateKey(error)) duplicates.add(i);
+      else if (isSqliteBusy(error) && attempt < 20)
+        retry.push(i); // not written: try it again
+      else throw Object.assign(new Error(`${what} insert failed`), { cause: error });
+    });
+    pending = retry;
+    if (pending.length > 0) await new Promise((r) => setTimeout(r, 2 + Math.random() * 20));
+  }
+  return duplicates;
 }
 
 /**

@@ -1,8 +1,8 @@
 import type { Collection, Db, Filter } from 'mongodb';
 import {
   ID_RANGE_COMMENT,
+  insertManyKeepingDuplicates,
   isDuplicateKey,
-  isSqliteBusy,
   onlyDuplicateKeys,
   retryWhileBusy,
 } from './database';
@@ -189,34 +189,14 @@ export async function addBulkCountedListEntries(db: Db, entries: ListEntry[]): P
  * `countBulkListEntries` (now, or later and coalesced: api/event-ingest.ts).
  */
 export async function insertBulkListEntries(db: Db, entries: ListEntry[]): Promise<Map<string, number>> {
-  let pending = entries.map((e) => ({ entry: e, doc: { _id: entryId(e), item_id: e.itemId } }));
+  const docs = entries.map((e) => ({ _id: entryId(e), item_id: e.itemId }));
+  const duplicates = await insertManyKeepingDuplicates(listEntries(db), docs, 'list entry');
   const added = new Map<string, number>(); // count sequence name -> entries this call inserted
-  for (let attempt = 1; pending.length > 0; attempt++) {
-    const failed = new Map<number, unknown>();
-    try {
-      await listEntries(db).insertMany(
-        pending.map((p) => p.doc),
-        { ordered: false },
-      );
-    } catch (err) {
-      const writeErrors = (err as { writeErrors?: { index: number; errmsg?: string; code?: number }[] })
-        .writeErrors;
-      if (!writeErrors) throw err;
-      for (const w of writeErrors) failed.set(w.index, { code: w.code, message: w.errmsg });
-    }
-    const retry: typeof pending = [];
-    pending.forEach((p, i) => {
-      const error = failed.get(i);
-      if (error === undefined) {
-        const name = bulkCountSequence(p.entry.list, p.entry.scope);
-        added.set(name, (added.get(name) ?? 0) + 1);
-      } else if (isSqliteBusy(error) && attempt < 20) retry.push(p);
-      else if (!isDuplicateKey(error))
-        throw Object.assign(new Error('list entry insert failed'), { cause: error });
-    });
-    pending = retry;
-    if (pending.length > 0) await new Promise((r) => setTimeout(r, 2 + Math.random() * 20));
-  }
+  entries.forEach((e, i) => {
+    if (duplicates.has(i)) return; // written before: a retry's, counted then
+    const name = bulkCountSequence(e.list, e.scope);
+    added.set(name, (added.get(name) ?? 0) + 1);
+  });
   return added;
 }
 

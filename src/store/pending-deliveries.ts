@@ -35,6 +35,11 @@ export function pendingPrefix(organizationId: string, externalSubscriptionId: st
   return `${stableUuid(JSON.stringify(['pending', organizationId, externalSubscriptionId]))}:`;
 }
 
+/** The subscription prefix of a marker id of the current format (ends with `:`). */
+export function prefixOfMarker(markerId: string): string {
+  return markerId.slice(0, markerId.indexOf(':') + 1);
+}
+
 /** The marker of a stored (or about to be stored) event: a function of the event alone. */
 export function pendingMarker(
   doc: Pick<EventDoc, '_id' | 'organization_id' | 'external_subscription_id' | 'created_at'>,

@@ -1,5 +1,11 @@
 import type { Db } from 'mongodb';
-import { findByIds, isDuplicateKey, retryWhileBusy, isSqliteBusy, upsertRetryingDuplicate } from './database';
+import {
+  findByIds,
+  insertManyKeepingDuplicates,
+  isDuplicateKey,
+  retryWhileBusy,
+  upsertRetryingDuplicate,
+} from './database';
 
 /** The legacy counter document (before slots); still read so numbering continues where it was. */
 interface SequenceDoc {
@@ -136,33 +142,8 @@ export async function takeSequenceBlocks(db: Db, blocks: ReadonlyMap<string, num
     const { top } = tops.get(name)!;
     return { _id: `${name}#${top + 1}`, name, value: top + blocks.get(name)! };
   });
-  const lost = new Set<number>(); // slots a concurrent taker won: taken again one by one
-  let pending = claimed.map((_, i) => i);
-  for (let attempt = 1; pending.length > 0; attempt++) {
-    const failed = new Map<number, unknown>();
-    try {
-      await slots(db).insertMany(
-        pending.map((i) => claimed[i]!),
-        { ordered: false },
-      );
-    } catch (err) {
-      const writeErrors = (err as { writeErrors?: { index: number; errmsg?: string; code?: number }[] })
-        .writeErrors;
-      if (!writeErrors) throw err;
-      for (const w of [writeErrors].flat()) failed.set(w.index, { code: w.code, message: w.errmsg });
-    }
-    const retry: number[] = [];
-    pending.forEach((i, k) => {
-      const error = failed.get(k);
-      if (error === undefined) return;
-      if (isDuplicateKey(error)) lost.add(i);
-      else if (isSqliteBusy(error) && attempt < 20)
-        retry.push(i); // not written: try it again
-      else throw Object.assign(new Error('sequence slot insert failed'), { cause: error });
-    });
-    pending = retry;
-    if (pending.length > 0) await new Promise((r) => setTimeout(r, 2 + Math.random() * 20));
-  }
+  // Slots a concurrent taker won: taken again one by one.
+  const lost = await insertManyKeepingDuplicates(slots(db), claimed, 'sequence slot');
   for (const i of lost) await takeSequenceBlock(db, names[i]!, blocks.get(names[i]!)!);
   const lagging = claimed.filter((slot, i) => !lost.has(i) && tops.get(slot.name)!.lag + 1 >= HINT_MAX_LAG);
   await Promise.all(
