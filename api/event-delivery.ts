@@ -120,7 +120,8 @@ export interface DeliveryTarget {
  * (docs/scaling.md, "Ingest"). The API stores a pending-delivery marker, then the event, then
  * answers 200 and wakes this deliverer with the subscription; the deliverer reads that
  * subscription's markers (one `_id` range), checks their events are stored, signals the workflow
- * once per up to `MAX_EVENTS_PER_SIGNAL` events, marks them delivered and deletes the markers.
+ * once per up to `MAX_EVENTS_PER_SIGNAL` events and deletes the markers: an event whose marker is
+ * gone is delivered (`EventDoc.marked`), so delivery writes no event document.
  * At-least-once: a crash between the signal and the deletion leads to a second delivery, which the
  * workflow ignores by transaction_id. Markers of other processes (or of a process that died) are
  * found by `reconcile`, which reads every marker as one range.
@@ -150,15 +151,16 @@ export class EventDelivery {
   private readonly remembered = new Map<string, Map<string, PendingDeliveryDoc>>();
   private readonly needsRead = new Set<string>();
   /**
-   * The deliveries' writes, grouped across subscriptions (`GroupCommit`): events marked delivered,
-   * then their markers deleted, one command each per round. A crash between the two leaves markers
-   * of delivered events, which the next round drops.
+   * The deliveries' writes, grouped across subscriptions (`GroupCommit`): markers deleted, one
+   * command per round, which records the delivery of their events (`marked` events: no event
+   * document is written). Only events stored before markers (not `marked`) are marked delivered
+   * first; a crash between the two leaves their markers, which the next round drops.
    */
-  private readonly settled = new GroupCommit<{ markerId: string; deliveredEventId: string | null }>(
+  private readonly settled = new GroupCommit<{ markerId: string; legacyDeliveredId: string | null }>(
     async (items) => {
       await markDelivered(
         this.db,
-        items.flatMap((i) => (i.deliveredEventId ? [i.deliveredEventId] : [])),
+        items.flatMap((i) => (i.legacyDeliveredId ? [i.legacyDeliveredId] : [])),
       );
       await clearPendingDeliveries(
         this.db,
@@ -385,6 +387,8 @@ export class EventDelivery {
     /** Markers with nothing to deliver (orphans, duplicates' markers, settled events). */
     const dropped: PendingDeliveryDoc[] = [];
     const delivering: PendingDeliveryDoc[] = [];
+    /** Events of `delivering` stored before markers (not `marked`): marked delivered once signalled. */
+    const legacy = new Set<string>();
     const delivered: DeliveredEvent[] = [];
     const messages: SeatEventMessage[] = [];
     const taken = new Set<string>();
@@ -407,6 +411,7 @@ export class EventDelivery {
           continue;
         }
         message ??= toSeatEventMessage(doc, []);
+        if (!doc.marked) legacy.add(doc._id);
       }
       if (taken.has(m.event_id)) {
         dropped.push(m);
@@ -423,7 +428,7 @@ export class EventDelivery {
       messages.push(message);
     }
     let t = performance.now();
-    await this.settled.add(dropped.map((m) => ({ markerId: m._id, deliveredEventId: null })));
+    await this.settled.add(dropped.map((m) => ({ markerId: m._id, legacyDeliveredId: null })));
     this.forget(dropped);
     this.profile.clearMs += performance.now() - t;
     // Checked after the reads: a batch that may be rolled back was held before its markers existed.
@@ -432,7 +437,10 @@ export class EventDelivery {
     this.profile.events += delivered.length;
     t = performance.now();
     await this.settled.add(
-      delivering.map((m) => ({ markerId: m._id, deliveredEventId: signalled ? m.event_id : null })),
+      delivering.map((m) => ({
+        markerId: m._id,
+        legacyDeliveredId: signalled && legacy.has(m.event_id) ? m.event_id : null,
+      })),
     );
     this.forget(delivering);
     this.profile.clearMs += performance.now() - t;

@@ -91,6 +91,7 @@ function toDoc(organizationId: string, input: EventInput, now: Date, metrics: Me
         : String(input.precise_total_amount_cents),
     created_at: now,
     delivered_at: null,
+    marked: true,
     awaiting_subscription: false,
     source: 'api',
     // Lago stores events with an unknown metric code and reports them (events.errors); they never bill.
@@ -141,9 +142,10 @@ export function eventRoutes(deps: ApiDeps, delivery: EventDelivery): Router {
   }
 
   /**
-   * A retried event that is stored but neither delivered nor marked (stored before markers were
-   * written with every event) is marked now and so delivered (then still a 422). Each read is by
-   * the key's derived `_id`: a retry storm after a crash stays index lookups.
+   * A retried event stored before markers were written with every event (not `marked`), and
+   * neither delivered nor awaiting its subscription, gets its marker now and so is delivered (the
+   * answer is still a 422). A `marked` event is its marker's to deliver. Each read is by the key's
+   * derived `_id`: a retry storm after a crash stays index lookups.
    */
   async function redeliverIfPending(organizationId: string, keys: EventKey[]) {
     const stored = await Promise.all(keys.map((key) => findStoredEvent(db, organizationId, key)));
@@ -154,7 +156,11 @@ export function eventRoutes(deps: ApiDeps, delivery: EventDelivery): Router {
     );
     const pending = stored.filter(
       (d): d is EventDoc =>
-        d !== null && d.delivered_at === null && !d.awaiting_subscription && d.problems.length === 0,
+        d !== null &&
+        !d.marked &&
+        d.delivered_at === null &&
+        !d.awaiting_subscription &&
+        d.problems.length === 0,
     );
     if (pending.length === 0) return;
     const metrics = await delivery.metrics.get(

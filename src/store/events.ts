@@ -9,6 +9,7 @@ import {
   readListPage,
   type ListEntry,
 } from './list-entries';
+import { pendingCreatedAt, pendingDeliveries } from './pending-deliveries';
 import type { SeatEventMessage } from '../contracts/subscription-workflow';
 
 /**
@@ -26,8 +27,19 @@ export interface EventDoc {
   properties_json: string;
   precise_total_amount_cents: string | null;
   created_at: Date;
-  /** Set once the subscription workflow has accepted the signal carrying it (or loaded it at its start). */
+  /**
+   * Set when the event was settled without its marker telling so: delivered as an event stored
+   * before markers (no `marked`), kept unbilled for a terminated subscription, or recorded after a
+   * workflow received it (`source: 'temporal'`). An event stored with its marker (`marked`) is
+   * delivered once its marker is gone, and this stays null: delivery writes no event document.
+   */
   delivered_at: Date | null;
+  /**
+   * Stored with its pending-delivery marker (src/store/pending-deliveries.ts), by the API since
+   * markers were written with every event: whether it is delivered is whether its marker is gone.
+   * Absent on events stored before: those are marked delivered (`delivered_at`) when delivered.
+   */
+  marked?: boolean;
   /**
    * No subscription had this external id when the event arrived: the subscription's workflow loads it
    * when it starts, so the reconciler leaves it alone.
@@ -101,10 +113,11 @@ export function parseProperties(doc: Pick<EventDoc, 'properties_json'>): Record<
 }
 
 /**
- * Marks events delivered: one update command per `MAX_IDS_PER_COMMAND` ids, by `_id: {$in}`, which
- * the FerretDB built here serves from its _id index and writes in one transaction
- * (scripts/ferretdb-id-in.patch; FerretDB as published scanned the whole collection for `$in`). A
- * re-delivery only moves `delivered_at` forward.
+ * Marks events delivered that have no marker to tell so (stored before markers, or settled without
+ * a signal; see `delivered_at`): one update command per `MAX_IDS_PER_COMMAND` ids, by
+ * `_id: {$in}`, which the FerretDB built here serves from its _id index and writes in one
+ * transaction (scripts/ferretdb-id-in.patch; FerretDB as published scanned the whole collection for
+ * `$in`). A re-delivery only moves `delivered_at` forward.
  */
 export async function markDelivered(db: Db, ids: string[], at = new Date()): Promise<void> {
   await writeByIds(ids, (chunk) =>
@@ -123,6 +136,37 @@ export async function markAwaitingSubscription(db: Db, ids: string[]): Promise<v
   await writeByIds(ids, (chunk) =>
     events(db).updateMany({ _id: { $in: chunk } }, { $set: { awaiting_subscription: true } }),
   );
+}
+
+/**
+ * How many stored events of an organization are not delivered to their workflows yet (nor waiting
+ * for their subscription, nor flagged): a `marked` event while its own marker exists, an earlier
+ * one while `delivered_at` is null. For drills and operations only: it scans the organization's
+ * markers and events.
+ */
+export async function countUndeliveredEvents(db: Db, organizationId: string): Promise<number> {
+  const markers = await pendingDeliveries(db)
+    .find({ organization_id: organizationId }, { projection: { message: 0 } })
+    .toArray();
+  const byId = await findEventsByIds(
+    db,
+    markers.map((m) => m.event_id),
+  );
+  const waiting = (d: EventDoc) => d.awaiting_subscription || d.problems.length > 0;
+  const pending = new Set(
+    markers.flatMap((m) => {
+      const d = byId.get(m.event_id);
+      // A duplicate request's marker carries its own time, not the stored event's.
+      return d?.marked && !waiting(d) && pendingCreatedAt(m) === d.created_at.getTime() ? [d._id] : [];
+    }),
+  );
+  const earlier = await events(db)
+    .find(
+      { organization_id: organizationId, delivered_at: null, marked: { $ne: true } },
+      { projection: { awaiting_subscription: 1, problems: 1 } },
+    )
+    .toArray();
+  return pending.size + earlier.filter((d) => !waiting(d)).length;
 }
 
 /** Stored events by `_id` (one find per `MAX_IDS_PER_COMMAND` ids, served from the _id index). */

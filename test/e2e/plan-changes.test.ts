@@ -8,6 +8,7 @@
 import { Client } from 'lago-javascript-client';
 import { createSeatsMetric } from '../support/lago-catalog';
 import { startStack, type Stack } from '../support/stack';
+import { pendingDeliveries } from '../../src/store/pending-deliveries';
 import { handProratedCharge } from '../support/hand-rule';
 import { daysInUtcMonth } from '../support/scenario-calendar';
 import { eventually, startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver';
@@ -81,11 +82,11 @@ describe('plan changes through lago-javascript-client', () => {
         properties: { user_id: 'u1' },
       },
     });
+    // Delivered: stored, and its pending-delivery marker gone.
     await eventually(
       async () =>
-        (await stack.db
-          .collection('events')
-          .findOne({ transaction_id: 'acme-u1', delivered_at: { $ne: null } })) !== null,
+        (await stack.db.collection('events').findOne({ transaction_id: 'acme-u1' })) !== null &&
+        (await pendingDeliveries(stack.db).countDocuments()) === 0,
     );
 
     const { data: upgraded } = await lago.subscriptions.createSubscription({

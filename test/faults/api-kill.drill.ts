@@ -11,7 +11,7 @@
  * stored exactly once and delivered (counted in MongoDB), and each subscription's current usage
  * equals `prorata simulate` of exactly those events (events_count, units, amounts).
  */
-import { events } from '../../src/store/events';
+import { countUndeliveredEvents, events } from '../../src/store/events';
 import { invoices } from '../../src/store/invoices';
 import { lagoCustomerUsage, type LagoCustomerUsage } from '../../src/billing/lago-shapes';
 import { startProcessStack, type ProcessStack } from '../support/process-stack';
@@ -107,11 +107,7 @@ describe(`fault drill: kill -9 the API while a client sends ${EVENTS.toLocaleStr
     expect(new Set(stored.map((e) => e.transaction_id)).size).toBe(EVENTS);
     const undelivered = await eventually('every stored event delivered', 180_000, async () => {
       // Settled: delivered, or loaded by its workflow's first start (then it stays awaiting-marked).
-      const n = await events(stack.db).countDocuments({
-        ...filter,
-        delivered_at: null,
-        awaiting_subscription: false,
-      });
+      const n = await countUndeliveredEvents(stack.db, stack.organizationId);
       return n === 0 ? n : undefined;
     });
     expect(undelivered).toBe(0);

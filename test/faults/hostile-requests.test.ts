@@ -31,6 +31,7 @@ import { createOrganization } from '../../src/store/organizations';
 import { createApiKey, revokeApiKey } from '../../src/store/api-keys';
 import { STRICT_DESTINATIONS } from '../../src/webhooks/destination-guard';
 import { invoices } from '../../src/store/invoices';
+import { pendingDeliveries } from '../../src/store/pending-deliveries';
 import { startStack, type Stack } from '../support/stack';
 import { apiClient, createSeatCatalog, DAY, eventually, type ApiCall } from './seat-billing';
 
@@ -332,12 +333,8 @@ describe('fault drill: 10,000 generated malformed and hostile requests', () => {
     own.invoiceId = await invoiceOf('acme_team');
     b.invoiceId = await invoiceOf('b_sub');
     await eventually('the events delivered', 60_000, async () =>
-      // Settled: delivered, or loaded by its workflow's first start (then it stays awaiting-marked).
-      (await stack.db
-        .collection('events')
-        .countDocuments({ delivered_at: null, awaiting_subscription: false })) === 0
-        ? true
-        : undefined,
+      // Settled (delivered, or left to its workflow's first start): no pending-delivery marker left.
+      (await pendingDeliveries(stack.db).countDocuments()) === 0 ? true : undefined,
     );
     await stack.stopWorker();
     before = await fingerprint(stack.db);

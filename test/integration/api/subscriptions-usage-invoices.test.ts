@@ -369,6 +369,35 @@ describe('subscriptions, current usage and invoices API', () => {
     expect(delivered.body.customer_usage).toEqual(usage.body.customer_usage);
   });
 
+  it('records a delivery by deleting its marker: the stored event is not rewritten, and a retry of it is refused without a second delivery', async () => {
+    await call('POST', '/subscriptions', {
+      subscription: { external_customer_id: 'mark_co', plan_code: 'team', external_id: 'mark_sub' },
+    });
+    const event = {
+      transaction_id: 'm1',
+      external_subscription_id: 'mark_sub',
+      code: 'seats',
+      timestamp: Math.floor(Date.now() / 1000),
+      properties: { user_id: 'u1', operation_type: 'add' },
+    };
+    expect((await call('POST', '/events', { event })).status).toBe(200);
+    const id = eventId(stack.organizationId, event);
+    const stored = await events(stack.db).findOne({ _id: id });
+    expect(stored).toMatchObject({ marked: true, delivered_at: null });
+    await stack.eventDelivery.idle();
+    expect(await pendingDeliveries(stack.db).countDocuments({ event_id: id })).toBe(0);
+    expect(await events(stack.db).findOne({ _id: id })).toEqual(stored);
+    const signals = stack.eventDelivery.signalsSent;
+    const retry = await call('POST', '/events', { event });
+    expect(retry.body.error_details).toEqual({ transaction_id: ['value_already_exist'] });
+    await stack.eventDelivery.idle();
+    // The retry's own marker was dropped, and nothing was marked or signalled again.
+    expect(await pendingDeliveries(stack.db).countDocuments({ event_id: id })).toBe(0);
+    expect(stack.eventDelivery.signalsSent).toBe(signals);
+    const usage = await call('GET', '/customers/mark_co/current_usage?external_subscription_id=mark_sub');
+    expect(usage.body.customer_usage.charges_usage[0]).toMatchObject({ units: '1.0' });
+  });
+
   it('bills events sent before their subscription existed once it starts (its first load reads their markers)', async () => {
     const at = Math.floor(Date.now() / 1000);
     for (const [transaction_id, user] of [
