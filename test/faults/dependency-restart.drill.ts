@@ -219,9 +219,7 @@ describe('fault drill: the Temporal dev server and MongoDB stopped and restarted
     expect(await events(stack.db).countDocuments(filter)).toBe(EVENTS + earlierCount);
     await eventually('every stored event delivered', 180_000, async () =>
       // Settled: delivered, or loaded by its workflow's first start (then it stays awaiting-marked).
-      (await countUndeliveredEvents(stack.db, stack.organizationId)) === 0
-        ? true
-        : undefined,
+      (await countUndeliveredEvents(stack.db, stack.organizationId)) === 0 ? true : undefined,
     );
     let billed = 0;
     for (const s of subs) {
