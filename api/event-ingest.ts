@@ -13,6 +13,11 @@ import type { EventDelivery } from './event-delivery';
 const MAX_IN_FLIGHT = 4;
 /** Most events in one group write (one insert command of markers, one of events). */
 const MAX_GROUP_EVENTS = 1_000;
+/**
+ * A flush of the `GET /events` counts starts at most this often while events keep coming (about six
+ * commands each, whatever the number of events it counts), unless a list read waits for it.
+ */
+const COUNT_INTERVAL_MS = 250;
 
 /** The database refused the write (not a duplicate): nothing was acknowledged. */
 export class StoreUnavailableError extends Error {}
@@ -39,7 +44,14 @@ export class EventWriter {
   private inFlight = 0;
   /** What stored events add to the `GET /events` counts, not yet taken (coalesced per list). */
   private uncounted = new Map<string, number>();
-  private counting: Promise<void> | null = null;
+  /** Resolves once the flush that takes `uncounted` is done (null: nothing uncounted). */
+  private uncountedFlushed: { promise: Promise<void>; resolve: () => void } | null = null;
+  /** The flush running, if any. */
+  private flushing: Promise<void> | null = null;
+  private lastFlushAt = -Infinity;
+  private flushTimer: NodeJS.Timeout | null = null;
+  /** A list read waits for `uncounted`: the next flush starts as soon as it can. */
+  private urgent = false;
 
   constructor(
     private readonly db: Db,
@@ -133,28 +145,66 @@ export class EventWriter {
 
   /**
    * Adds to the `GET /events` counts in the background: what every group listed is summed per list
-   * while a flush runs, then taken as one sequence block per list (org and subscription scopes), so
-   * a busy ingest takes a block per list per flush, not per request, and never waits for one. A
-   * crash before a flush leaves those counts short, as a crash between an entry and its count
-   * always could (docs/scaling.md, Lists); a failed flush likewise.
+   * while a flush runs or waits, then taken as one sequence block per list (org and subscription
+   * scopes), so a busy ingest takes a block per list per flush, not per request, and never waits for
+   * one. Flushes start at most every `COUNT_INTERVAL_MS` while events keep coming, except when a
+   * list read waits for them (`counted`). A crash before a flush leaves those counts short, as a
+   * crash between an entry and its count always could (docs/scaling.md, Lists); a failed flush
+   * likewise.
    */
   private count(added: ReadonlyMap<string, number>): void {
     for (const [name, n] of added) this.uncounted.set(name, (this.uncounted.get(name) ?? 0) + n);
-    if (this.counting || this.uncounted.size === 0) return;
-    this.counting = (async () => {
-      while (this.uncounted.size > 0) {
-        const batch = this.uncounted;
-        this.uncounted = new Map();
-        await countBulkListEntries(this.db, batch).catch(() => undefined);
-      }
-    })().finally(() => {
-      this.counting = null;
-    });
+    if (this.uncounted.size === 0) return;
+    if (!this.uncountedFlushed) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.uncountedFlushed = { promise, resolve };
+    }
+    this.scheduleFlush();
+  }
+
+  /** Starts the next flush now, or when `COUNT_INTERVAL_MS` has passed since the last one started. */
+  private scheduleFlush(): void {
+    if (this.flushing || this.uncounted.size === 0) return; // the running flush schedules the next
+    const wait = this.urgent ? 0 : COUNT_INTERVAL_MS - (performance.now() - this.lastFlushAt);
+    if (wait > 0) {
+      this.flushTimer ??= setTimeout(() => {
+        this.flushTimer = null;
+        this.scheduleFlush();
+      }, wait);
+      this.flushTimer.unref();
+      return;
+    }
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+    const batch = this.uncounted;
+    const flushed = this.uncountedFlushed!;
+    this.uncounted = new Map();
+    this.uncountedFlushed = null;
+    this.urgent = false;
+    this.lastFlushAt = performance.now();
+    this.flushing = countBulkListEntries(this.db, batch)
+      .then(
+        () => undefined,
+        () => undefined,
+      )
+      .finally(() => {
+        this.flushing = null;
+        flushed.resolve();
+        this.scheduleFlush();
+      });
   }
 
   /** Resolves once the counts of every event this writer listed so far are taken (GET /events). */
   async counted(): Promise<void> {
-    while (this.counting) await this.counting;
+    const running = this.flushing;
+    const waiting = this.uncountedFlushed;
+    if (waiting) {
+      this.urgent = true;
+      this.scheduleFlush();
+    }
+    await running;
+    await waiting?.promise;
   }
 
   /** One unordered insert; returns the indexes refused as duplicates. */

@@ -154,6 +154,21 @@ describe('events API (stored in MongoDB; no subscription yet, so nothing is sign
     ).toEqual({ events: ['too_many_events'] });
   });
 
+  it('counts every acknowledged event in GET /events at once, though counts are flushed at most every 250 ms', async () => {
+    const page = () => as(h.a, h.app).get('/api/v1/events?external_subscription_id=count_sub');
+    expect((await page()).body.meta.total_count).toBe(0);
+    for (let i = 0; i < 5; i++) {
+      const res = await as(h.a, h.app).post('/api/v1/events', {
+        event: seat(`count-${i}`, { external_subscription_id: 'count_sub' }),
+      });
+      expect(res.status).toBe(200);
+    }
+    // The first count was flushed at once, the next ones wait: the list read starts their flush.
+    const list = await page();
+    expect(list.body.events).toHaveLength(5);
+    expect(list.body.meta.total_count).toBe(5);
+  });
+
   it('finds and lists events of the organization only', async () => {
     expect((await as(h.b, h.app).get('/api/v1/events/t1')).status).toBe(404);
     const list = await as(h.a, h.app).get('/api/v1/events?external_subscription_id=acme_main&per_page=2');
