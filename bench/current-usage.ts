@@ -14,10 +14,10 @@
  *       [fixed rate, requests/s = 200] (issue #14's p99 target is at 100/s)
  */
 import { startBenchStack } from './support/stack';
+import { leanApiClient } from './support/http';
 import { closedLoop, openLoop, table, until, type LoadResult } from './support/measure';
 import {
   DAY,
-  apiClient,
   createSeatCatalog,
   createSubscriptions,
   seatEvent,
@@ -39,7 +39,7 @@ function log(message: string): void {
 async function main(): Promise<void> {
   const stack = await startBenchStack();
   try {
-    const call = apiClient(stack.baseUrl, stack.apiKey);
+    const call = leanApiClient(stack.baseUrl, stack.apiKey);
     await createSeatCatalog(call);
     const now = Date.now();
     const subscriptionAt = now - 2 * DAY;

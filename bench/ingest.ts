@@ -15,6 +15,11 @@
  * At 1,000 subscriptions, an open loop at 200 requests/s (single events) gives the p99 at that
  * offered load, beside raw insertOne at the same offered rate.
  *
+ * Every baseline and its API row start once the worker is idle (`untilWorkerQuiet`): without that,
+ * the workflow tasks and activities left by creating 1,000 subscriptions, or by delivering the
+ * previous row, ran for minutes under whichever row came next (Temporal at 55-65% of a core in
+ * `top`), so each ratio depended on what the two rows happened to share the machine with.
+ *
  * Args: [single events per spread = 1000] [batches per spread = 10] [spreads = 10,100,1000]
  *       [open-loop seconds = 10]
  */
@@ -23,18 +28,12 @@ import { countUndeliveredEvents, events, type EventDoc } from '../src/store/even
 import { subscriptionWorkflowId } from '../src/temporal/ids';
 import { seatEventsSignal } from '../src/temporal/messages';
 import type { SeatEventMessage } from '../src/contracts/subscription-workflow';
-import { startBenchStack, type BenchStack } from './support/stack';
+import { startBenchStack, untilWorkerQuiet, type BenchStack } from './support/stack';
+import { leanApiClient } from './support/http';
 import { closedLoop, openLoop, table, until, type LoadResult } from './support/measure';
 import { pendingDeliveries } from '../src/store/pending-deliveries';
 import { subscriptions } from '../src/store/subscriptions';
-import {
-  DAY,
-  apiClient,
-  createSeatCatalog,
-  createSubscriptions,
-  seatEvent,
-  signalsReceived,
-} from './support/seats';
+import { DAY, createSeatCatalog, createSubscriptions, seatEvent, signalsReceived } from './support/seats';
 import { baselineSignal, baselineStopSignal, type baselineIdleWorkflow } from './workflows';
 
 const SINGLE_EVENTS = Number(process.argv[2] ?? 1000);
@@ -53,7 +52,7 @@ function log(message: string): void {
 async function main(): Promise<void> {
   const stack: BenchStack = await startBenchStack();
   try {
-    const call = apiClient(stack.baseUrl, stack.apiKey);
+    const call = leanApiClient(stack.baseUrl, stack.apiKey);
     await createSeatCatalog(call);
     const now = Date.now();
     const subscriptionAt = now - 2 * DAY; // calendar billing: every event below falls in the open period
@@ -83,6 +82,11 @@ async function main(): Promise<void> {
         100,
       );
       return performance.now();
+    };
+    /** Each measurement and its baseline start once the worker is idle (see `untilWorkerQuiet`). */
+    const quiet = async () => {
+      const waited = await untilWorkerQuiet(stack);
+      if (waited > 1_000) log(`waited ${Math.round(waited / 1000)} s for the worker to be idle`);
     };
     const signalRows: (string | number)[][] = [
       ['subscriptions', 'raw signals/s', 'p50 ms', 'p99 ms', 'API single ev/s : raw signals/s'],
@@ -162,6 +166,7 @@ async function main(): Promise<void> {
       };
 
       // One event per request.
+      await quiet();
       log(`${spread} subscriptions: raw inserts, then POST /events`);
       const rawSingle = await closedLoop(SINGLE_EVENTS, SINGLE_CONCURRENCY, async (i) => {
         await events(stack.db).insertOne(rawDoc(`raw-single-${spread}`, i));
@@ -188,6 +193,7 @@ async function main(): Promise<void> {
       await record('POST /events', single, rawSingle, signalsAfter - signalsBefore, deliveredSeconds);
 
       // 100 events per request.
+      await quiet();
       log(`${spread} subscriptions: raw insertMany, then POST /events/batch`);
       const rawBatch = await closedLoop(BATCHES, BATCH_CONCURRENCY, async (b) => {
         const docs = Array.from({ length: 100 }, (_, j) => rawDoc(`raw-batch-${spread}`, b * 100 + j));
@@ -218,6 +224,7 @@ async function main(): Promise<void> {
       await record('POST /events/batch', batch, rawBatch, signalsAfter - signalsBefore, deliveredSeconds);
 
       if (spread === SPREADS[SPREADS.length - 1] && OPEN_LOOP_SECONDS > 0) {
+        await quiet();
         log(`${spread} subscriptions: raw insertOne, then POST /events, at ${OPEN_LOOP_RATE}/s`);
         const rawOpen = await openLoop(OPEN_LOOP_RATE, OPEN_LOOP_SECONDS, async (i) => {
           await events(stack.db).insertOne(rawDoc(`raw-open-${spread}`, i));
@@ -251,6 +258,7 @@ async function main(): Promise<void> {
       }
 
       // Raw signals to trivial workflows, one event each.
+      await quiet();
       log(`${spread} subscriptions: raw signals`);
       const idleIds = Array.from({ length: spread }, (_, i) => `bench-idle-${spread}-${i}`);
       for (const id of idleIds)
@@ -287,6 +295,8 @@ async function main(): Promise<void> {
         `${BATCHES} batches of 100 (${BATCH_CONCURRENCY} concurrent) per spread; ratio = API events/s : raw ` +
         `insert events/s of the same documents, same concurrency (the @${OPEN_LOOP_RATE}/s row: open loop, ` +
         `${OPEN_LOOP_SECONDS} s, latency from the scheduled send, raw insertOne at the same offered rate). ` +
+        `Each baseline and its API row start once the worker has been idle for 2 s (no workflow task or ` +
+        `activity left from creating the subscriptions or delivering the previous row). ` +
         `A 200 means the event and its pending-delivery marker are stored; delivered ev/s = events / time ` +
         `from the first request until every marker was gone (all delivered to their workflows). ` +
         `${stored} API events stored; ${deferred} of them not delivered when the run ended.\n`,

@@ -111,3 +111,48 @@ export function processMemory(pid: number | undefined): { rssMiB: number; peakMi
     return null;
   }
 }
+
+/** Linux's USER_HZ on every kernel this runs on. */
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/** CPU time (user + system) a process has used, in ms, from /proc; null once it is gone. */
+function processCpuMs(pid: number): number | null {
+  try {
+    // Fields after the command (which may hold spaces): utime and stime are the 12th and 13th.
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return null;
+  }
+}
+/**
+ * Waits until the worker has been nearly idle (under `maxShare` of one core) for `quietMs`: the
+ * workflow tasks and activities that earlier steps left behind (new workflows starting, usage
+ * reports after deliveries) are done, so a measurement and its baseline both start on a quiet
+ * machine instead of sharing it with whatever setup left running. Returns the ms waited; gives up
+ * (and says so) after `timeoutMs`.
+ */
+export async function untilWorkerQuiet(
+  stack: BenchStack,
+  options: { maxShare?: number; quietMs?: number; timeoutMs?: number } = {},
+): Promise<number> {
+  const { maxShare = 0.05, quietMs = 2_000, timeoutMs = 180_000 } = options;
+  const pid = stack.pid('worker');
+  const started = performance.now();
+  if (pid === undefined) return 0;
+  const step = 500;
+  let quietFor = 0;
+  let last = processCpuMs(pid);
+  while (last !== null && quietFor < quietMs) {
+    if (performance.now() - started > timeoutMs) {
+      console.error(`[bench] the worker was still busy after ${timeoutMs} ms: measuring anyway`);
+      break;
+    }
+    await new Promise((r) => setTimeout(r, step));
+    const now = processCpuMs(pid);
+    if (now === null) break;
+    quietFor = now - last <= maxShare * step ? quietFor + step : 0;
+    last = now;
+  }
+  return performance.now() - started;
+}
