@@ -24,7 +24,8 @@
  *       [open-loop seconds = 10]
  */
 import { randomUUID } from 'node:crypto';
-import { countUndeliveredEvents, events, type EventDoc } from '../src/store/events';
+import { events, type EventDoc } from '../src/store/events';
+import { countUndeliveredEvents } from '../test/support/undelivered';
 import { subscriptionWorkflowId } from '../src/temporal/ids';
 import { seatEventsSignal } from '../src/temporal/messages';
 import type { SeatEventMessage } from '../src/contracts/subscription-workflow';

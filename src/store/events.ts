@@ -9,7 +9,6 @@ import {
   readListPage,
   type ListEntry,
 } from './list-entries';
-import { pendingCreatedAt, pendingDeliveries } from './pending-deliveries';
 import type { SeatEventMessage } from '../contracts/subscription-workflow';
 
 /**
@@ -136,37 +135,6 @@ export async function markAwaitingSubscription(db: Db, ids: string[]): Promise<v
   await writeByIds(ids, (chunk) =>
     events(db).updateMany({ _id: { $in: chunk } }, { $set: { awaiting_subscription: true } }),
   );
-}
-
-/**
- * How many stored events of an organization are not delivered to their workflows yet (nor waiting
- * for their subscription, nor flagged): a `marked` event while its own marker exists, an earlier
- * one while `delivered_at` is null. For drills and operations only: it scans the organization's
- * markers and events.
- */
-export async function countUndeliveredEvents(db: Db, organizationId: string): Promise<number> {
-  const markers = await pendingDeliveries(db)
-    .find({ organization_id: organizationId }, { projection: { message: 0 } })
-    .toArray();
-  const byId = await findEventsByIds(
-    db,
-    markers.map((m) => m.event_id),
-  );
-  const waiting = (d: EventDoc) => d.awaiting_subscription || d.problems.length > 0;
-  const pending = new Set(
-    markers.flatMap((m) => {
-      const d = byId.get(m.event_id);
-      // A duplicate request's marker carries its own time, not the stored event's.
-      return d?.marked && !waiting(d) && pendingCreatedAt(m) === d.created_at.getTime() ? [d._id] : [];
-    }),
-  );
-  const earlier = await events(db)
-    .find(
-      { organization_id: organizationId, delivered_at: null, marked: { $ne: true } },
-      { projection: { awaiting_subscription: 1, problems: 1 } },
-    )
-    .toArray();
-  return pending.size + earlier.filter((d) => !waiting(d)).length;
 }
 
 /** Stored events by `_id` (one find per `MAX_IDS_PER_COMMAND` ids, served from the _id index). */

@@ -11,7 +11,8 @@
  * stored exactly once and delivered (counted in MongoDB), and each subscription's current usage
  * equals `prorata simulate` of exactly those events (events_count, units, amounts).
  */
-import { countUndeliveredEvents, events } from '../../src/store/events';
+import { events } from '../../src/store/events';
+import { countUndeliveredEvents } from '../support/undelivered';
 import { invoices } from '../../src/store/invoices';
 import { lagoCustomerUsage, type LagoCustomerUsage } from '../../src/billing/lago-shapes';
 import { startProcessStack, type ProcessStack } from '../support/process-stack';

@@ -14,7 +14,8 @@
  * each subscription's current usage equals `prorata simulate` of exactly the acknowledged events,
  * and its invoices are exactly the simulated ones.
  */
-import { countUndeliveredEvents, events } from '../../src/store/events';
+import { events } from '../../src/store/events';
+import { countUndeliveredEvents } from '../support/undelivered';
 import { invoices, type InvoiceDoc } from '../../src/store/invoices';
 import { lagoCustomerUsage, type LagoCustomerUsage } from '../../src/billing/lago-shapes';
 import { startProcessStack, type ProcessStack } from '../support/process-stack';
