@@ -184,10 +184,7 @@ export class EventWriter {
     this.urgent = false;
     this.lastFlushAt = performance.now();
     this.flushing = countBulkListEntries(this.db, batch)
-      .then(
-        () => undefined,
-        () => undefined,
-      )
+      .catch(() => undefined)
       .finally(() => {
         this.flushing = null;
         flushed.resolve();
