@@ -92,11 +92,14 @@ const PAGE = 1_000;
 /** Subscriptions delivered at once (signals and their writes in flight). */
 const DELIVERY_PARALLELISM = 8;
 /**
- * Of those, how many keep delivering while requests are being acknowledged (one stored within
- * `INGEST_BUSY_MS`): delivery yields the machine to acknowledgement, and catches up when it ends
- * (read your writes does not depend on it: current usage counts the pending markers).
+ * While requests are being acknowledged (one stored within `INGEST_BUSY_MS`), delivery yields the
+ * machine to acknowledgement: one lane, and only for subscriptions woken at least this long ago.
+ * A delivery is a signal and a workflow task, about 20 ms of Temporal's and the worker's CPU
+ * on 2 cores whatever it carries (docs/operations.md, #14's fifth pass), so events that wait
+ * travel together, one signal per subscription; once acknowledgement pauses, every lane catches
+ * up. Read your writes does not depend on it: current usage counts the pending markers.
  */
-const DELIVERY_PARALLELISM_WHILE_INGESTING = 2;
+const DELIVERY_DELAY_WHILE_INGESTING_MS = 2_000;
 const INGEST_BUSY_MS = 100;
 /**
  * A marker whose event is not stored this long after the marker was written belongs to a request
@@ -168,8 +171,10 @@ export class EventDelivery {
       );
     },
   );
-  /** Subscriptions with markers to deliver, by marker prefix. */
+  /** Subscriptions with markers to deliver, by marker prefix (oldest woken first). */
   private readonly dirty = new Map<string, DeliveryTarget>();
+  /** When each subscription of `dirty` was woken (`performance.now()`). */
+  private readonly dirtySince = new Map<string, number>();
   /**
    * Subscriptions whose delivery failed, by marker prefix: retried after a delay (`timer` set
    * while waiting for it; the attempts count until a round succeeds).
@@ -231,7 +236,7 @@ export class EventDelivery {
     for (const t of targets) {
       const prefix = pendingPrefix(t.organizationId, t.externalSubscriptionId);
       if (!storedPrefixes.has(prefix)) this.needsRead.add(prefix);
-      if (this.mayWake(prefix)) this.dirty.set(prefix, t);
+      if (this.mayWake(prefix)) this.markDirty(prefix, t);
     }
     this.kick();
   }
@@ -254,7 +259,12 @@ export class EventDelivery {
     this.wake(targets);
   }
 
-  /** Requests are being acknowledged: delivery yields (`DELIVERY_PARALLELISM_WHILE_INGESTING`). */
+  private markDirty(prefix: string, target: DeliveryTarget): void {
+    if (!this.dirty.has(prefix)) this.dirtySince.set(prefix, performance.now());
+    this.dirty.set(prefix, target);
+  }
+
+  /** Requests are being acknowledged: delivery yields (`DELIVERY_DELAY_WHILE_INGESTING_MS`). */
   noteIngest(): void {
     this.lastIngestAt = performance.now();
   }
@@ -283,22 +293,32 @@ export class EventDelivery {
 
   private async drain(): Promise<void> {
     while (this.dirty.size > 0) {
-      const batch = [...this.dirty];
+      const batch = [...this.dirty].map(([prefix, target]) => ({
+        prefix,
+        target,
+        since: this.dirtySince.get(prefix) ?? performance.now(),
+      }));
       this.dirty.clear();
+      this.dirtySince.clear();
       let next = 0;
       await Promise.all(
         Array.from({ length: Math.min(DELIVERY_PARALLELISM, batch.length) }, async (_, lane) => {
           while (next < batch.length) {
-            if (lane >= DELIVERY_PARALLELISM_WHILE_INGESTING && this.ingesting()) {
+            if (this.ingesting() && (lane > 0 || !this.overdue(batch[next]!.since))) {
               await new Promise((r) => setTimeout(r, INGEST_BUSY_MS / 2));
               continue;
             }
-            const [prefix, target] = batch[next++]!;
+            const { prefix, target } = batch[next++]!;
             await this.deliverSubscription(prefix, target);
           }
         }),
       );
     }
+  }
+
+  /** A subscription woken at `since` may be delivered while requests are being acknowledged. */
+  private overdue(since: number): boolean {
+    return performance.now() - since >= DELIVERY_DELAY_WHILE_INGESTING_MS;
   }
 
   /** Delivers every pending marker of one subscription; on failure, retries it later. */
@@ -358,7 +378,7 @@ export class EventDelivery {
     const timer = setTimeout(() => {
       this.retries.set(prefix, { attempts, timer: null, failed });
       this.needsRead.add(prefix);
-      this.dirty.set(prefix, target);
+      this.markDirty(prefix, target);
       this.kick();
     }, delay);
     timer.unref();
@@ -552,7 +572,7 @@ export class EventDelivery {
     }
     for (const [prefix, target] of queued) {
       this.needsRead.add(prefix);
-      if (this.mayWake(prefix)) this.dirty.set(prefix, target);
+      if (this.mayWake(prefix)) this.markDirty(prefix, target);
     }
     this.kick();
     await this.idle();
