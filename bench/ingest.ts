@@ -37,7 +37,7 @@ import { subscriptions } from '../src/store/subscriptions';
 import { DAY, createSeatCatalog, createSubscriptions, seatEvent, signalsReceived } from './support/seats';
 import { baselineSignal, baselineStopSignal, type baselineIdleWorkflow } from './workflows';
 
-const SINGLE_EVENTS = Number(process.argv[2] ?? 1000);
+const SINGLE_EVENTS = Number(process.argv[2] ?? 3000);
 const BATCHES = Number(process.argv[3] ?? 10);
 const SPREADS = (process.argv[4] ?? '10,100,1000').split(',').map(Number);
 const OPEN_LOOP_SECONDS = Number(process.argv[5] ?? 10);
