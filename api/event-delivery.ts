@@ -93,14 +93,36 @@ const PAGE = 1_000;
 const DELIVERY_PARALLELISM = 8;
 /**
  * While requests are being acknowledged (one stored within `INGEST_BUSY_MS`), delivery yields the
- * machine to acknowledgement: one lane, and only for subscriptions woken at least this long ago.
- * A delivery is a signal and a workflow task, about 20 ms of Temporal's and the worker's CPU
- * on 2 cores whatever it carries (docs/operations.md, #14's fifth pass), so events that wait
- * travel together, one signal per subscription; once acknowledgement pauses, every lane catches
- * up. Read your writes does not depend on it: current usage counts the pending markers.
+ * machine to acknowledgement. A delivery is a signal and a workflow task, about 20 ms of Temporal's
+ * and the worker's CPU on 2 cores whatever it carries (docs/operations.md, #14's fifth pass),
+ * against about 3 ms to acknowledge an event. So meanwhile one lane delivers, the subscriptions
+ * woken longest ago first: a subscription woken at least `DELIVERY_DELAY_WHILE_INGESTING_MS` ago,
+ * at most one every `DELIVERY_PACE_WHILE_INGESTING_MS` (about a fifth of a core), and one woken
+ * `DELIVERY_LAG_MAX_MS` ago without waiting for its turn. Events that wait travel together, one
+ * signal per subscription; once acknowledgement pauses, every lane catches up. Read your writes does
+ * not depend on it: current usage counts the pending markers. Near a period boundary delivery does
+ * not yield (`nearPeriodBoundary`).
  */
 const DELIVERY_DELAY_WHILE_INGESTING_MS = 2_000;
+const DELIVERY_PACE_WHILE_INGESTING_MS = 100;
+const DELIVERY_LAG_MAX_MS = 30_000;
 const INGEST_BUSY_MS = 100;
+/** How long before a boundary delivery stops yielding (`nearPeriodBoundary`). */
+const BOUNDARY_GUARD_MS = 60_000;
+const QUARTER_HOUR_MS = 15 * 60_000;
+
+/**
+ * Whether `at` (epoch ms) is in the last `BOUNDARY_GUARD_MS` before a UTC quarter-hour. Periods
+ * close at local midnights (SPEC section 2), and every time zone's offset today is a whole number
+ * of quarter-hours, so every period boundary falls on one: in the minute before it, events are
+ * delivered as soon as they are stored, so that an event acknowledged before a boundary reaches its
+ * workflow before the period closes (one delivered after is a late event, SPEC section 3).
+ */
+export function nearPeriodBoundary(at: number): boolean {
+  const sinceQuarter = ((at % QUARTER_HOUR_MS) + QUARTER_HOUR_MS) % QUARTER_HOUR_MS;
+  return QUARTER_HOUR_MS - sinceQuarter <= BOUNDARY_GUARD_MS;
+}
+
 /**
  * A marker whose event is not stored this long after the marker was written belongs to a request
  * that died between its two writes (never acknowledged): it is dropped.
@@ -175,6 +197,8 @@ export class EventDelivery {
   private readonly dirty = new Map<string, DeliveryTarget>();
   /** When each subscription of `dirty` was woken (`performance.now()`). */
   private readonly dirtySince = new Map<string, number>();
+  /** When the last delivery allowed by `DELIVERY_PACE_WHILE_INGESTING_MS` started. */
+  private lastPacedAt = -Infinity;
   /**
    * Subscriptions whose delivery failed, by marker prefix: retried after a delay (`timer` set
    * while waiting for it; the attempts count until a round succeeds).
@@ -304,7 +328,7 @@ export class EventDelivery {
       await Promise.all(
         Array.from({ length: Math.min(DELIVERY_PARALLELISM, batch.length) }, async (_, lane) => {
           while (next < batch.length) {
-            if (this.ingesting() && (lane > 0 || !this.overdue(batch[next]!.since))) {
+            if (!this.mayDeliverNow(lane, batch[next]!.since)) {
               await new Promise((r) => setTimeout(r, INGEST_BUSY_MS / 2));
               continue;
             }
@@ -316,9 +340,20 @@ export class EventDelivery {
     }
   }
 
-  /** A subscription woken at `since` may be delivered while requests are being acknowledged. */
-  private overdue(since: number): boolean {
-    return performance.now() - since >= DELIVERY_DELAY_WHILE_INGESTING_MS;
+  /**
+   * Whether this lane may deliver the next subscription, woken at `since`, now: always unless
+   * requests are being acknowledged away from a period boundary; then only lane 0, paced, for a
+   * subscription woken long enough ago (`DELIVERY_DELAY_WHILE_INGESTING_MS`).
+   */
+  private mayDeliverNow(lane: number, since: number): boolean {
+    if (!this.ingesting() || nearPeriodBoundary(Date.now())) return true;
+    if (lane > 0) return false;
+    const now = performance.now();
+    if (now - since >= DELIVERY_LAG_MAX_MS) return true;
+    if (now - since < DELIVERY_DELAY_WHILE_INGESTING_MS) return false;
+    if (now - this.lastPacedAt < DELIVERY_PACE_WHILE_INGESTING_MS) return false;
+    this.lastPacedAt = now;
+    return true;
   }
 
   /** Delivers every pending marker of one subscription; on failure, retries it later. */
