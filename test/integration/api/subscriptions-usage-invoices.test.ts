@@ -415,8 +415,9 @@ describe('subscriptions, current usage and invoices API', () => {
       });
       expect(sent.status).toBe(200);
     }
-    // Delivered first (no subscription yet: left awaiting it), as when the subscription comes later
-    // than a moment after the events: delivery yields while requests are being acknowledged.
+    // Let delivery settle them first (no subscription yet: left awaiting it). Delivery yields while
+    // requests are being stored, so without this wait the subscription could exist before they are
+    // delivered, and they would be signalled instead of loaded by its first start.
     await stack.eventDelivery.idle();
     const created = await call('POST', '/subscriptions', {
       subscription: { external_customer_id: 'early_co', plan_code: 'team', external_id: 'early_sub' },
