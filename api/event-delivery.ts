@@ -218,6 +218,7 @@ export class EventDelivery {
     return !(retry?.timer && retry.failed);
   }
   private draining: Promise<void> | null = null;
+  private closed = false;
   private lastIngestAt = -Infinity;
   /**
    * Subscriptions (by marker prefix) with a batch being written that may yet be rolled back (a
@@ -307,8 +308,22 @@ export class EventDelivery {
     while (this.draining) await this.draining;
   }
 
+  /**
+   * Stops delivering (shutdown): no new delivery starts, retries waiting are dropped, and this
+   * resolves once the deliveries in flight are done. What was not delivered stays in its markers,
+   * which the next process reconciles.
+   */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const retry of this.retries.values()) if (retry.timer) clearTimeout(retry.timer);
+    this.retries.clear();
+    this.dirty.clear();
+    this.dirtySince.clear();
+    await this.idle();
+  }
+
   private kick(): void {
-    if (this.draining || this.dirty.size === 0) return;
+    if (this.closed || this.draining || this.dirty.size === 0) return;
     this.draining = this.drain().finally(() => {
       this.draining = null;
       this.kick();
@@ -316,7 +331,7 @@ export class EventDelivery {
   }
 
   private async drain(): Promise<void> {
-    while (this.dirty.size > 0) {
+    while (this.dirty.size > 0 && !this.closed) {
       const batch = [...this.dirty].map(([prefix, target]) => ({
         prefix,
         target,
@@ -327,7 +342,7 @@ export class EventDelivery {
       let next = 0;
       await Promise.all(
         Array.from({ length: Math.min(DELIVERY_PARALLELISM, batch.length) }, async (_, lane) => {
-          while (next < batch.length) {
+          while (next < batch.length && !this.closed) {
             if (!this.mayDeliverNow(lane, batch[next]!.since)) {
               await new Promise((r) => setTimeout(r, INGEST_BUSY_MS / 2));
               continue;
@@ -401,6 +416,7 @@ export class EventDelivery {
   }
 
   private retryLater(prefix: string, target: DeliveryTarget, err: unknown): void {
+    if (this.closed) return; // its markers stay for the next process
     const previous = this.retries.get(prefix);
     if (previous?.timer) clearTimeout(previous.timer);
     const attempts = (previous?.attempts ?? 0) + 1;

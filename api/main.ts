@@ -34,6 +34,7 @@ async function main(): Promise<void> {
     console.log(`[api] ${signal}: closing`);
     stopReconciler();
     server.close(async () => {
+      await eventDelivery.close();
       await database.close();
       await temporal.connection.close();
       process.exit(0);

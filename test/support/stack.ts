@@ -107,6 +107,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     stopWorker,
     async stop() {
       await new Promise((ok) => server.close(() => ok(undefined)));
+      await eventDelivery.close();
       await stopWorker().catch(() => undefined);
       await Promise.allSettled([env.teardown(), mongo.stop()]);
     },

@@ -8,6 +8,7 @@ import type { Db } from 'mongodb';
 import request from 'supertest';
 import { Client, Connection } from '@temporalio/client';
 import { createApp, type ApiDeps } from '../../../api/app';
+import { EventDelivery } from '../../../api/event-delivery';
 import { NO_RATE_LIMITS } from '../../../api/rate-limit';
 import { ensureIndexes } from '../../../src/store/indexes';
 import { createOrganization, type OrganizationDoc } from '../../../src/store/organizations';
@@ -40,10 +41,15 @@ export async function startApiHarness(
   const connection = Connection.lazy({ address: '127.0.0.1:1' });
   const planUpdates: Array<[string, string]> = [];
   const customerDeletions: Array<[string, string]> = [];
+  const client = new Client({ connection });
+  // Stopped with the harness: delivery runs behind the requests (it yields while they come), and
+  // must not outlive the database.
+  const eventDelivery = new EventDelivery(db, client, 'unused');
   const app = createApp({
     db,
-    temporal: { client: new Client({ connection }), connection },
+    temporal: { client, connection },
     taskQueue: 'unused',
+    eventDelivery,
     // The tests send requests as fast as they can; test/integration/api/rate-limits.test.ts sets limits.
     rateLimits: NO_RATE_LIMITS,
     ...options,
@@ -64,6 +70,7 @@ export async function startApiHarness(
     planUpdates,
     customerDeletions,
     async stop() {
+      await eventDelivery.close();
       await connection.close().catch(() => undefined);
       await mongo.stop();
     },
