@@ -193,10 +193,11 @@ export class EventDelivery {
       );
     },
   );
-  /** Subscriptions with markers to deliver, by marker prefix (oldest woken first). */
-  private readonly dirty = new Map<string, DeliveryTarget>();
-  /** When each subscription of `dirty` was woken (`performance.now()`). */
-  private readonly dirtySince = new Map<string, number>();
+  /**
+   * Subscriptions with markers to deliver, by marker prefix (oldest woken first), with when each
+   * was woken (`performance.now()`).
+   */
+  private readonly dirty = new Map<string, { target: DeliveryTarget; since: number }>();
   /** When the last delivery allowed by `DELIVERY_PACE_WHILE_INGESTING_MS` started. */
   private lastPacedAt = -Infinity;
   /**
@@ -285,8 +286,7 @@ export class EventDelivery {
   }
 
   private markDirty(prefix: string, target: DeliveryTarget): void {
-    if (!this.dirty.has(prefix)) this.dirtySince.set(prefix, performance.now());
-    this.dirty.set(prefix, target);
+    this.dirty.set(prefix, { target, since: this.dirty.get(prefix)?.since ?? performance.now() });
   }
 
   /** Requests are being acknowledged: delivery yields (`DELIVERY_DELAY_WHILE_INGESTING_MS`). */
@@ -318,7 +318,6 @@ export class EventDelivery {
     for (const retry of this.retries.values()) if (retry.timer) clearTimeout(retry.timer);
     this.retries.clear();
     this.dirty.clear();
-    this.dirtySince.clear();
     await this.idle();
   }
 
@@ -332,13 +331,8 @@ export class EventDelivery {
 
   private async drain(): Promise<void> {
     while (this.dirty.size > 0 && !this.closed) {
-      const batch = [...this.dirty].map(([prefix, target]) => ({
-        prefix,
-        target,
-        since: this.dirtySince.get(prefix) ?? performance.now(),
-      }));
+      const batch = [...this.dirty].map(([prefix, woken]) => ({ prefix, ...woken }));
       this.dirty.clear();
-      this.dirtySince.clear();
       let next = 0;
       await Promise.all(
         Array.from({ length: Math.min(DELIVERY_PARALLELISM, batch.length) }, async (_, lane) => {

@@ -20,7 +20,7 @@
  * previous row, ran for minutes under whichever row came next (Temporal at 55-65% of a core in
  * `top`), so each ratio depended on what the two rows happened to share the machine with.
  *
- * Args: [single events per spread = 1000] [batches per spread = 10] [spreads = 10,100,1000]
+ * Args: [single events per spread = 3000] [batches per spread = 10] [spreads = 10,100,1000]
  *       [open-loop seconds = 10]
  */
 import { randomUUID } from 'node:crypto';
