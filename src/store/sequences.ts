@@ -120,17 +120,15 @@ export async function sequenceTop(db: Db, name: string): Promise<number> {
 
 /** A hint this many slots behind its counter's top is raised by `takeSequenceBlocks`. */
 const HINT_MAX_LAG = 4;
-/** Hint raises of one `takeSequenceBlocks` in flight at once. */
-const HINT_PARALLELISM = 4;
 
 /**
  * `takeSequenceBlock` for many counters at once (the event counts of one ingest flush), at a cost
  * that does not grow with how many: the tops are read with one find per round of the walk (by
  * `_id: {$in}`), every block's slot is claimed by one unordered insert, and a counter's hint is
- * raised only once it lags `HINT_MAX_LAG` slots (so `sequenceTop` walks at most that many more).
- * A slot refused as taken (a concurrent taker won it) is taken again by `takeSequenceBlock`; one
- * refused as busy is tried again. Any other failure throws: the blocks not claimed are not counted,
- * as after a crash.
+ * raised only once it lags `HINT_MAX_LAG` slots (so `sequenceTop` walks at most that many more),
+ * all such hints by one command (`raiseSequenceTops`). A slot refused as taken (a concurrent taker
+ * won it) is taken again by `takeSequenceBlock`; one refused as busy is tried again. Any other
+ * failure throws: the blocks not claimed are not counted, as after a crash.
  */
 export async function takeSequenceBlocks(db: Db, blocks: ReadonlyMap<string, number>): Promise<void> {
   const names = [...blocks.keys()];
@@ -146,12 +144,35 @@ export async function takeSequenceBlocks(db: Db, blocks: ReadonlyMap<string, num
   const lost = await insertManyKeepingDuplicates(slots(db), claimed, 'sequence slot');
   for (const i of lost) await takeSequenceBlock(db, names[i]!, blocks.get(names[i]!)!);
   const lagging = claimed.filter((slot, i) => !lost.has(i) && tops.get(slot.name)!.lag + 1 >= HINT_MAX_LAG);
-  await Promise.all(
-    Array.from({ length: Math.min(HINT_PARALLELISM, lagging.length) }, async () => {
-      for (let slot = lagging.shift(); slot; slot = lagging.shift())
-        await raiseSequenceTop(db, slot.name, slot.value);
-    }),
-  );
+  await raiseSequenceTops(db, lagging);
+}
+
+/**
+ * `raiseSequenceTop` of many hints by one unordered update command of `$max` upserts (issue #14: an
+ * ingest flush over 1,000 subscriptions raised its hints by 1,000 commands, queued behind each other
+ * on FerretDB's one writer). A statement refused (two first upserts of a hint at once, or SQLite
+ * busy) is tried again on its own.
+ */
+export async function raiseSequenceTops(db: Db, tops: { name: string; value: number }[]): Promise<void> {
+  if (tops.length === 0) return;
+  let refused: number[] = [];
+  try {
+    await sequenceTops(db).bulkWrite(
+      tops.map(({ name, value }) => ({
+        updateOne: { filter: { _id: name }, update: { $max: { value } }, upsert: true },
+      })),
+      { ordered: false },
+    );
+  } catch (err) {
+    const writeErrors = (err as { writeErrors?: unknown }).writeErrors;
+    if (!writeErrors) throw err;
+    refused = [writeErrors]
+      .flat()
+      .map((w) => (w as { index?: unknown }).index)
+      .filter((i): i is number => typeof i === 'number');
+    if (refused.length === 0) throw err;
+  }
+  for (const i of refused) await retryWhileBusy(() => raiseSequenceTop(db, tops[i]!.name, tops[i]!.value));
 }
 
 /** `sequenceTop` of many counters, each with how many slots its hint lags (reads batched by round). */

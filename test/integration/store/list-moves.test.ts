@@ -31,7 +31,13 @@ import {
 } from '../../../src/store/wallets';
 import { runMigrations } from '../../../src/store/migrations';
 import { events, eventId, listEventPage, listStoredEvents, type EventDoc } from '../../../src/store/events';
-import { sequenceTop, takeSequenceBlock, takeSequenceBlocks } from '../../../src/store/sequences';
+import {
+  raiseSequenceTops,
+  sequenceTop,
+  sequenceTops,
+  takeSequenceBlock,
+  takeSequenceBlocks,
+} from '../../../src/store/sequences';
 import { listEntries } from '../../../src/store/list-entries';
 
 describe('lists that move: pages and counts by _id whatever the data size', () => {
@@ -242,6 +248,50 @@ describe('lists that move: pages and counts by _id whatever the data size', () =
         next = ends.get(start)! + 1;
       }
       expect(next - 1).toBe(expected);
+    }
+  }, 60_000);
+
+  it('raises the hints of many counters by one command, first upserts racing, each to the highest value', async () => {
+    const db = mongo.database.db;
+    const names = Array.from({ length: 60 }, (_, i) => `hint-${i}`);
+    // Two raises of every (absent) hint at once: first upserts race; each hint ends at the higher value.
+    await Promise.all([
+      raiseSequenceTops(
+        db,
+        names.map((name, i) => ({ name, value: 10 + i })),
+      ),
+      raiseSequenceTops(
+        db,
+        names.map((name, i) => ({ name, value: 10 + (i % 2 === 0 ? 2 * i : 0) })),
+      ),
+    ]);
+    // And a lower value never lowers a hint.
+    await raiseSequenceTops(
+      db,
+      names.map((name) => ({ name, value: 1 })),
+    );
+    const hints = await sequenceTops(db)
+      .find({ _id: { $in: names } })
+      .toArray();
+    expect(new Map(hints.map((h) => [h._id, h.value]))).toEqual(
+      new Map(names.map((name, i) => [name, 10 + Math.max(i, i % 2 === 0 ? 2 * i : 0)])),
+    );
+
+    // Blocks taken round after round keep every hint within a few slots of its counter's top.
+    const counters = Array.from({ length: 50 }, (_, i) => `hinted-${i}`);
+    for (let round = 0; round < 9; round++)
+      await takeSequenceBlocks(db, new Map(counters.map((name) => [name, 2])));
+    const raised = new Map(
+      (
+        await sequenceTops(db)
+          .find({ _id: { $in: counters } })
+          .toArray()
+      ).map((h) => [h._id, h.value]),
+    );
+    for (const name of counters) {
+      expect([name, await sequenceTop(db, name)]).toEqual([name, 18]);
+      expect([name, raised.get(name)]).toEqual([name, expect.any(Number)]);
+      expect(18 - raised.get(name)!).toBeLessThan(4 * 2); // under HINT_MAX_LAG slots of 2 behind
     }
   }, 60_000);
 
