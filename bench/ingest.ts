@@ -15,8 +15,8 @@
  * At 1,000 subscriptions, an open loop at 200 requests/s (single events) gives the p99 at that
  * offered load, beside raw insertOne at the same offered rate.
  *
- * Every baseline and its API row start once the worker is idle (`untilWorkerQuiet`): without that,
- * the workflow tasks and activities left by creating 1,000 subscriptions, or by delivering the
+ * Every baseline and its API row start once the worker and the API are idle (`untilStackQuiet`):
+ * without that, the workflow tasks and activities left by creating 1,000 subscriptions, or by delivering the
  * previous row, ran for minutes under whichever row came next (Temporal at 55-65% of a core in
  * `top`), so each ratio depended on what the two rows happened to share the machine with.
  *
@@ -29,7 +29,7 @@ import { countUndeliveredEvents } from '../test/support/undelivered';
 import { subscriptionWorkflowId } from '../src/temporal/ids';
 import { seatEventsSignal } from '../src/temporal/messages';
 import type { SeatEventMessage } from '../src/contracts/subscription-workflow';
-import { startBenchStack, untilWorkerQuiet, type BenchStack } from './support/stack';
+import { startBenchStack, untilStackQuiet, type BenchStack } from './support/stack';
 import { leanApiClient } from './support/http';
 import { closedLoop, openLoop, table, until, type LoadResult } from './support/measure';
 import { pendingDeliveries } from '../src/store/pending-deliveries';
@@ -84,10 +84,10 @@ async function main(): Promise<void> {
       );
       return performance.now();
     };
-    /** Each measurement and its baseline start once the worker is idle (see `untilWorkerQuiet`). */
+    /** Each measurement and its baseline start once the worker and the API are idle (`untilStackQuiet`). */
     const quiet = async () => {
-      const waited = await untilWorkerQuiet(stack);
-      if (waited > 1_000) log(`waited ${Math.round(waited / 1000)} s for the worker to be idle`);
+      const waited = await untilStackQuiet(stack);
+      if (waited > 1_000) log(`waited ${Math.round(waited / 1000)} s for the worker and the API to be idle`);
     };
     const signalRows: (string | number)[][] = [
       ['subscriptions', 'raw signals/s', 'p50 ms', 'p99 ms', 'API single ev/s : raw signals/s'],
@@ -296,8 +296,9 @@ async function main(): Promise<void> {
         `${BATCHES} batches of 100 (${BATCH_CONCURRENCY} concurrent) per spread; ratio = API events/s : raw ` +
         `insert events/s of the same documents, same concurrency (the @${OPEN_LOOP_RATE}/s row: open loop, ` +
         `${OPEN_LOOP_SECONDS} s, latency from the scheduled send, raw insertOne at the same offered rate). ` +
-        `Each baseline and its API row start once the worker has been idle for 2 s (no workflow task or ` +
-        `activity left from creating the subscriptions or delivering the previous row). ` +
+        `Each baseline and its API row start once the worker and the API have been idle for 2 s (no ` +
+        `workflow task, activity, delivery or count flush left from creating the subscriptions or from ` +
+        `the previous row). ` +
         `A 200 means the event and its pending-delivery marker are stored; delivered ev/s = events / time ` +
         `from the first request until every marker was gone (all delivered to their workflows). ` +
         `${stored} API events stored; ${deferred} of them not delivered when the run ended.\n`,

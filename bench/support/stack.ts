@@ -126,32 +126,35 @@ function processCpuMs(pid: number): number | null {
   }
 }
 /**
- * Waits until the worker has been nearly idle (under `maxShare` of one core) for `quietMs`: the
- * workflow tasks and activities that earlier steps left behind (new workflows starting, usage
- * reports after deliveries) are done, so a measurement and its baseline both start on a quiet
- * machine instead of sharing it with whatever setup left running. Returns the ms waited; gives up
- * (and says so) after `timeoutMs`.
+ * Waits until the worker and the API have each been nearly idle (under `maxShare` of one core) for
+ * `quietMs`: the workflow tasks and activities that earlier steps left behind (new workflows
+ * starting, usage reports after deliveries) and the API's own background work (deliveries, the
+ * event counts it flushes after an ingest) are done, so a measurement and its baseline both start
+ * on a quiet machine instead of sharing it with whatever setup left running. Returns the ms waited;
+ * gives up (and says so) after `timeoutMs`.
  */
-export async function untilWorkerQuiet(
+export async function untilStackQuiet(
   stack: BenchStack,
   options: { maxShare?: number; quietMs?: number; timeoutMs?: number } = {},
 ): Promise<number> {
   const { maxShare = 0.05, quietMs = 2_000, timeoutMs = 180_000 } = options;
-  const pid = stack.pid('worker');
+  const pids = (['worker', 'api'] as const)
+    .map((name) => stack.pid(name))
+    .filter((pid): pid is number => pid !== undefined);
   const started = performance.now();
-  if (pid === undefined) return 0;
   const step = 500;
   let quietFor = 0;
-  let last = processCpuMs(pid);
-  while (last !== null && quietFor < quietMs) {
+  let last = pids.map(processCpuMs);
+  while (pids.length > 0 && !last.includes(null) && quietFor < quietMs) {
     if (performance.now() - started > timeoutMs) {
-      console.error(`[bench] the worker was still busy after ${timeoutMs} ms: measuring anyway`);
+      console.error(`[bench] the worker or the API was still busy after ${timeoutMs} ms: measuring anyway`);
       break;
     }
     await new Promise((r) => setTimeout(r, step));
-    const now = processCpuMs(pid);
-    if (now === null) break;
-    quietFor = now - last <= maxShare * step ? quietFor + step : 0;
+    const now = pids.map(processCpuMs);
+    if (now.includes(null)) break;
+    const quiet = now.every((ms, i) => ms! - last[i]! <= maxShare * step);
+    quietFor = quiet ? quietFor + step : 0;
     last = now;
   }
   return performance.now() - started;
