@@ -29,6 +29,12 @@ registerRoute({
 });
 
 const QUERY_TIMEOUT_MS = 10_000;
+/**
+ * Lookups of one subscription's usage running at once per process: with one, a request arriving
+ * just after a lookup started waited for it and then for a whole lookup (`FreshReads`); with two it
+ * mostly starts its own, and Temporal still sees at most two queries of the workflow at once.
+ */
+const LOOKUPS_IN_FLIGHT = 2;
 /** Most accepted-but-undelivered events passed to the query (the deliverer's backlog is smaller). */
 const MAX_PENDING = 5_000;
 
@@ -45,8 +51,14 @@ async function pendingMessages(db: Db, organizationId: string, externalSubscript
   return markers.flatMap((m) => (m.message ? [m.message] : []));
 }
 
-/** Whose usage a read is: organization, external subscription id, workflow id. */
+/** Whose usage a lookup is: organization, external customer id, external subscription id. */
 type UsageKey = [string, string, string];
+
+/** What one lookup found: the usage, or why there is none (404 or 405). */
+type UsageLookup =
+  | { found: 'usage'; usage: CurrentUsageView }
+  | { found: 'no_customer' }
+  | { found: 'no_active_subscription' };
 
 /** An error and its causes, for a 503's message (the SDK's own message is generic). */
 function describeError(err: unknown): string {
@@ -64,53 +76,58 @@ function describeError(err: unknown): string {
 export function currentUsageRoutes(deps: ApiDeps): Router {
   const router = Router();
   /**
-   * One subscription's usage, read at most once at a time per process: the pending markers, then
-   * the query with them. Requests arriving while a read runs share the next one, which starts
-   * after they arrived, so each still counts every event acknowledged before it (`FreshReads`).
-   * Temporal buffers queries that reach a workflow while it has a workflow task in flight and
+   * One subscription's usage, looked up at most once at a time per process: the customer, the
+   * subscription and the pending markers read together (each a point read by key, or one `_id`
+   * range), then the query with the markers. Requests arriving while a lookup runs share the next
+   * one, which starts after they arrived, so each still counts every event acknowledged before it
+   * and sees the subscription as it was when it asked (`FreshReads`). The query runs only for an
+   * active subscription of that customer, inside the lookup its requests wait for: nothing outlives
+   * them. Temporal buffers queries that reach a workflow while it has a workflow task in flight and
    * refuses more than it buffers (RESOURCE_EXHAUSTED, retried by the client until the deadline):
    * concurrent usage reads of a subscription receiving events answered 503 under load.
    */
-  const usageReads = new FreshReads<CurrentUsageView | null>(async (key) => {
-    const [organizationId, externalSubscriptionId, workflowId] = JSON.parse(key) as UsageKey;
-    const pending = await pendingMessages(deps.db, organizationId, externalSubscriptionId);
-    // A real gRPC deadline: the call is cancelled, not left pending, when no worker answers.
-    return deps.temporal.client.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () =>
-      deps.temporal.client.workflow.getHandle(workflowId).query(currentUsageQuery, pending),
-    );
-  });
-  router.get('/:externalId/current_usage', async (req, res) => {
-    const org = organizationOf(req);
-    const customerRead = findCustomer(deps.db, org._id, String(req.params.externalId));
-    let q;
-    try {
-      q = parseQuery(req, currentUsageParams);
-    } catch (err) {
-      if (!(await customerRead)) throw notFound('customer'); // an unknown customer comes first
-      throw err;
-    }
-    // The two reads are independent (by `_id`): in parallel.
-    const [customer, sub] = await Promise.all([
-      customerRead,
-      findSubscriptionWithStatus(deps.db, org._id, q.external_subscription_id, ['active']),
+  const lookups = new FreshReads<UsageLookup>(async (key) => {
+    const [organizationId, externalCustomerId, externalSubscriptionId] = JSON.parse(key) as UsageKey;
+    const [customer, sub, pending] = await Promise.all([
+      findCustomer(deps.db, organizationId, externalCustomerId),
+      findSubscriptionWithStatus(deps.db, organizationId, externalSubscriptionId, ['active']),
+      pendingMessages(deps.db, organizationId, externalSubscriptionId),
     ]);
-    if (!customer) throw notFound('customer');
+    if (!customer) return { found: 'no_customer' };
     if (sub?.external_customer_id !== customer.external_id || sub.status !== 'active')
-      throw methodNotAllowed('no_active_subscription');
+      return { found: 'no_active_subscription' };
     let usage;
     try {
-      usage = await usageReads.get(
-        JSON.stringify([org._id, q.external_subscription_id, sub.workflow_id] satisfies UsageKey),
+      // A real gRPC deadline: the call is cancelled, not left pending, when no worker answers.
+      usage = await deps.temporal.client.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () =>
+        deps.temporal.client.workflow.getHandle(sub.workflow_id).query(currentUsageQuery, pending),
       );
     } catch (err) {
-      if (err instanceof WorkflowNotFoundError) throw methodNotAllowed('no_active_subscription');
+      if (err instanceof WorkflowNotFoundError) return { found: 'no_active_subscription' };
       throw serviceUnavailable(
         'billing_engine_unavailable',
         `current usage needs a running worker: ${describeError(err)}`,
       );
     }
-    if (!usage) throw methodNotAllowed('no_active_subscription');
-    res.json({ customer_usage: usage });
+    return usage ? { found: 'usage', usage } : { found: 'no_active_subscription' };
+  }, LOOKUPS_IN_FLIGHT);
+  router.get('/:externalId/current_usage', async (req, res) => {
+    const org = organizationOf(req);
+    const externalCustomerId = String(req.params.externalId);
+    let q;
+    try {
+      q = parseQuery(req, currentUsageParams);
+    } catch (err) {
+      // An unknown customer comes first.
+      if (!(await findCustomer(deps.db, org._id, externalCustomerId))) throw notFound('customer');
+      throw err;
+    }
+    const lookup = await lookups.get(
+      JSON.stringify([org._id, externalCustomerId, q.external_subscription_id] satisfies UsageKey),
+    );
+    if (lookup.found === 'no_customer') throw notFound('customer');
+    if (lookup.found === 'no_active_subscription') throw methodNotAllowed('no_active_subscription');
+    res.json({ customer_usage: lookup.usage });
   });
   return router;
 }
