@@ -8,6 +8,7 @@ import { registerRoute } from '../openapi';
 import { parseQuery } from '../validation';
 import { currentUsageQuery as currentUsageParams } from '../../src/contracts/lago/invoice';
 import { findCustomer } from '../../src/store/customers';
+import { readKeys } from '../../src/store/keys';
 import { findSubscriptionWithStatus } from '../../src/store/subscriptions';
 import { currentUsageQuery } from '../../src/temporal/messages';
 import { FreshReads } from '../../src/store/fresh-reads';
@@ -76,21 +77,38 @@ function describeError(err: unknown): string {
 export function currentUsageRoutes(deps: ApiDeps): Router {
   const router = Router();
   /**
-   * One subscription's usage, looked up at most once at a time per process: the customer, the
-   * subscription and the pending markers read together (each a point read by key, or one `_id`
-   * range), then the query with the markers. Requests arriving while a lookup runs share the next
-   * one, which starts after they arrived, so each still counts every event acknowledged before it
-   * and sees the subscription as it was when it asked (`FreshReads`). The query runs only for an
-   * active subscription of that customer, inside the lookup its requests wait for: nothing outlives
-   * them. Temporal buffers queries that reach a workflow while it has a workflow task in flight and
-   * refuses more than it buffers (RESOURCE_EXHAUSTED, retried by the client until the deadline):
-   * concurrent usage reads of a subscription receiving events answered 503 under load.
+   * One subscription's usage, looked up at most twice at a time per process: the customer and the
+   * subscription (their two keys by one read, then both documents by `_id`) beside the pending
+   * markers (one `_id` range), then the query with the markers. Requests arriving while both
+   * lookups run share the next one, which starts after they arrived, so each still counts every
+   * event acknowledged before it and sees the subscription as it was when it asked (`FreshReads`,
+   * `LOOKUPS_IN_FLIGHT`). The query runs only for an active subscription of that customer, inside
+   * the lookup its requests wait for: nothing outlives them. Temporal buffers queries that reach a
+   * workflow while it has a workflow task in flight and refuses more than it buffers
+   * (RESOURCE_EXHAUSTED, retried by the client until the deadline): unbounded concurrent usage reads
+   * of a subscription receiving events answered 503 under load.
    */
   const lookups = new FreshReads<UsageLookup>(async (key) => {
     const [organizationId, externalCustomerId, externalSubscriptionId] = JSON.parse(key) as UsageKey;
-    const [customer, sub, pending] = await Promise.all([
-      findCustomer(deps.db, organizationId, externalCustomerId),
-      findSubscriptionWithStatus(deps.db, organizationId, externalSubscriptionId, ['active']),
+    const readDocuments = async () => {
+      // Both keys by one read, then both documents.
+      const [customerId, subscriptionId] = await readKeys(deps.db, [
+        { kind: 'customer', organizationId, naturalKey: externalCustomerId },
+        { kind: 'subscription', organizationId, naturalKey: externalSubscriptionId },
+      ]);
+      return Promise.all([
+        findCustomer(deps.db, organizationId, externalCustomerId, customerId),
+        findSubscriptionWithStatus(
+          deps.db,
+          organizationId,
+          externalSubscriptionId,
+          ['active'],
+          subscriptionId,
+        ),
+      ]);
+    };
+    const [[customer, sub], pending] = await Promise.all([
+      readDocuments(),
       pendingMessages(deps.db, organizationId, externalSubscriptionId),
     ]);
     if (!customer) return { found: 'no_customer' };

@@ -121,13 +121,15 @@ export function customerMetadataOf(customer: Pick<CustomerDoc, 'metadata_json'>)
 /**
  * The live customer with this external id, or null: the key document, then the customer, both by
  * `_id` (docs/scaling.md). A key naming a soft-deleted or not yet inserted customer reads as none.
+ * `keyTarget`: the key, when the caller read it already (`readKeys`).
  */
 export async function findCustomer(
   db: Db,
   organizationId: string,
   externalId: string,
+  keyTarget?: string | null,
 ): Promise<CustomerDoc | null> {
-  const id = await readKey(db, 'customer', organizationId, externalId);
+  const id = keyTarget === undefined ? await readKey(db, 'customer', organizationId, externalId) : keyTarget;
   if (!id) return null;
   const doc = await customers(db).findOne({ _id: id });
   return doc?.organization_id === organizationId &&

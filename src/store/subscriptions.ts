@@ -83,13 +83,16 @@ export async function ensureSubscriptionIndexes(db: Db): Promise<void> {
  * The newest subscription with this external id (any status), or null: its key document, then the
  * subscription, both by `_id` (docs/scaling.md). External ids are never reused within an
  * organization, so the key is never released; a plan change points it to the new subscription.
+ * `keyTarget`: the key, when the caller read it already (`readKeys`).
  */
 export async function findSubscription(
   db: Db,
   organizationId: string,
   externalId: string,
+  keyTarget?: string | null,
 ): Promise<SubscriptionDoc | null> {
-  const id = await readKey(db, 'subscription', organizationId, externalId);
+  const id =
+    keyTarget === undefined ? await readKey(db, 'subscription', organizationId, externalId) : keyTarget;
   if (!id) return null;
   const doc = await subscriptions(db).findOne({ _id: id });
   return doc?.organization_id === organizationId && doc.external_id === externalId ? doc : null;
@@ -202,14 +205,16 @@ export async function listSubscriptionPage(
 /**
  * The subscription of this external id in `status` (Lago: `active` unless asked otherwise): the
  * newest, then back along its plan changes (`previous_subscription_id`), each a read by `_id`.
+ * `keyTarget` as for `findSubscription`.
  */
 export async function findSubscriptionWithStatus(
   db: Db,
   organizationId: string,
   externalId: string,
   statuses: readonly SubscriptionStatus[],
+  keyTarget?: string | null,
 ): Promise<SubscriptionDoc | null> {
-  let doc = await findSubscription(db, organizationId, externalId);
+  let doc = await findSubscription(db, organizationId, externalId, keyTarget);
   for (let hops = 0; doc && hops < MAX_PLAN_CHANGES_FOLLOWED; hops++) {
     if (statuses.includes(doc.status)) return doc;
     doc = doc.previous_subscription_id
