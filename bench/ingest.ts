@@ -8,6 +8,10 @@
  * Signals per event: `seatEvents` signals the subscription workflows received (counted in their
  * histories, across continue-as-new) divided by the events accepted; below 1 means coalescing.
  *
+ * Ceiling of the batch path: what it stores per accepted event (the event, its pending-delivery
+ * marker and its two GET /events list entries) written raw, three inserts per 100 events as the
+ * API's group write does: how fast the database takes those documents, without the API.
+ *
  * Acknowledgement and delivery are decoupled (docs/scaling.md, "Ingest"): a 200 means the event and
  * its pending-delivery marker are stored; the workflows receive it in the background. So each API
  * row also waits until every marker is gone (every event delivered) and reports the end-to-end
@@ -24,7 +28,7 @@
  *       [open-loop seconds = 10]
  */
 import { randomUUID } from 'node:crypto';
-import { events, type EventDoc } from '../src/store/events';
+import { events, listStoredEventsUncounted, toSeatEventMessage, type EventDoc } from '../src/store/events';
 import { countUndeliveredEvents } from '../test/support/undelivered';
 import { subscriptionWorkflowId } from '../src/temporal/ids';
 import { seatEventsSignal } from '../src/temporal/messages';
@@ -32,7 +36,7 @@ import type { SeatEventMessage } from '../src/contracts/subscription-workflow';
 import { startBenchStack, untilStackQuiet, type BenchStack } from './support/stack';
 import { leanApiClient } from './support/http';
 import { closedLoop, openLoop, table, until, type LoadResult } from './support/measure';
-import { pendingDeliveries } from '../src/store/pending-deliveries';
+import { pendingDeliveries, pendingMarker, type PendingDeliveryDoc } from '../src/store/pending-deliveries';
 import { subscriptions } from '../src/store/subscriptions';
 import { DAY, createSeatCatalog, createSubscriptions, seatEvent, signalsReceived } from './support/seats';
 import { baselineSignal, baselineStopSignal, type baselineIdleWorkflow } from './workflows';
@@ -89,6 +93,16 @@ async function main(): Promise<void> {
       const waited = await untilStackQuiet(stack);
       if (waited > 1_000) log(`waited ${Math.round(waited / 1000)} s for the worker and the API to be idle`);
     };
+    const storedRows: (string | number)[][] = [
+      [
+        'subscriptions',
+        'raw insertMany ev/s',
+        'raw stored set ev/s',
+        'stored set : insertMany',
+        'API batch ev/s',
+        'API : stored set',
+      ],
+    ];
     const signalRows: (string | number)[][] = [
       ['subscriptions', 'raw signals/s', 'p50 ms', 'p99 ms', 'API single ev/s : raw signals/s'],
     ];
@@ -201,6 +215,20 @@ async function main(): Promise<void> {
         await events(stack.db).insertMany(docs);
         return docs.length;
       });
+      // What the API stores per accepted event, written raw the way its group write does: the
+      // markers, the events, then both list entries (one insert each per batch, no counting). A
+      // separate marker collection, so the deliverer never sees these.
+      await quiet();
+      const rawStored = await closedLoop(BATCHES, BATCH_CONCURRENCY, async (b) => {
+        const docs = Array.from({ length: 100 }, (_, j) => rawDoc(`raw-stored-${spread}`, b * 100 + j));
+        await stack.db
+          .collection<PendingDeliveryDoc>('bench_raw_markers')
+          .insertMany(docs.map((d) => pendingMarker(d, toSeatEventMessage(d, ['user_id']))));
+        await events(stack.db).insertMany(docs);
+        await listStoredEventsUncounted(stack.db, docs);
+        return docs.length;
+      });
+      await quiet();
       signalsBefore = signalsAfter;
       t0 = performance.now();
       const batch = await closedLoop(BATCHES, BATCH_CONCURRENCY, (b) =>
@@ -223,6 +251,14 @@ async function main(): Promise<void> {
       deliveredSeconds = ((await drained('batches')) - t0) / 1000;
       signalsAfter = await signalsReceived(stack.client, workflowIds, seatEventsSignal.name);
       await record('POST /events/batch', batch, rawBatch, signalsAfter - signalsBefore, deliveredSeconds);
+      storedRows.push([
+        spread,
+        rawBatch.rate,
+        rawStored.rate,
+        rawStored.rate / rawBatch.rate,
+        batch.rate,
+        batch.rate / rawStored.rate,
+      ]);
 
       if (spread === SPREADS[SPREADS.length - 1] && OPEN_LOOP_SECONDS > 0) {
         await quiet();
@@ -304,6 +340,12 @@ async function main(): Promise<void> {
         `${stored} API events stored; ${deferred} of them not delivered when the run ended.\n`,
     );
     console.log(table(rows));
+    console.log(
+      '\nceiling: what /events/batch stores per event (the event, its pending-delivery marker, its two ' +
+        'GET /events list entries), written raw as the group write does (three inserts per 100 events, ' +
+        'no counts), beside raw insertMany of the events alone:\n',
+    );
+    console.log(table(storedRows));
     console.log(
       '\nbaseline: raw signals straight to Temporal, one event per signal, to trivial workflows:\n',
     );
