@@ -20,15 +20,13 @@ const ORGANIZATION_CACHE_MAX = 10_000;
  * scheme word is not checked. Missing, unknown or revoked key: 401. Every request is answered from
  * a read of the key (a point read by its hash) that started after the request arrived, so a
  * revocation holds at once everywhere; concurrent requests with the same key share such reads
- * (`FreshReads` with two in flight: about three per read's duration, not one per request, and a
- * request mostly waits for one read, not one and a half). The key is never logged. Its
- * organization is read once a minute per process: organizations are never
+ * (`FreshReads`: about two per read's duration, not one per request). The key is never logged. Its organization is read once a minute per process: organizations are never
  * deleted, and the API takes only their id from this document (the webhook signing keys added to it
  * later are read where they are used). Issue #14: one point read less on every request.
  */
 export function authenticate(db: Db): RequestHandler {
   const known = new Map<string, { organization: OrganizationDoc; until: number }>();
-  const keys = new FreshReads((key) => findApiKey(db, key), 2);
+  const keys = new FreshReads((key) => findApiKey(db, key));
   return async (req, _res, next) => {
     const key = (req.headers.authorization ?? '').trim().split(/\s+/)[1];
     if (!key) return next(unauthorized());
