@@ -8,7 +8,7 @@ import { events, listStoredEvents, type EventDoc } from './events';
 import { invoiceCountSequence, invoices, listStoredInvoice } from './invoices';
 import { keys, keyId, type KeyKind } from './keys';
 import { addListEntries } from './list-entries';
-import { raiseSequenceTop, sequenceTop, slots } from './sequences';
+import { legacySequences, raiseSequenceTop, raiseSequenceTops, sequenceTop, slots } from './sequences';
 import { listSubscription, subscriptions } from './subscriptions';
 import {
   listOngoingUsage,
@@ -59,6 +59,22 @@ const STEPS: { name: string; run: (db: Db) => Promise<void> }[] = [
       for await (const slot of slots(db).find({}, { projection: { name: 1, value: 1 } }))
         tops.set(slot.name, Math.max(tops.get(slot.name) ?? 0, slot.value));
       for (const [name, value] of tops) await raiseSequenceTop(db, name, value);
+    },
+  },
+  {
+    // Counters from before slots: their hint takes their value, so the hot paths stop reading them
+    // (issue #14: one find less per sequence taken or read).
+    name: 'sequence-tops-2',
+    run: async (db) => {
+      let batch: { name: string; value: number }[] = [];
+      for await (const counter of legacySequences(db).find({})) {
+        batch.push({ name: counter._id, value: counter.value });
+        if (batch.length === 1_000) {
+          await raiseSequenceTops(db, batch);
+          batch = [];
+        }
+      }
+      await raiseSequenceTops(db, batch);
     },
   },
   {

@@ -7,11 +7,16 @@ import {
   upsertRetryingDuplicate,
 } from './database';
 
-/** The legacy counter document (before slots); still read so numbering continues where it was. */
-interface SequenceDoc {
+/**
+ * The legacy counter document (before slots). The migration `sequence-tops-2` raised every hint to
+ * its counter's value, so numbering continues where it was without reading these again.
+ */
+export interface LegacySequenceDoc {
   _id: string;
   value: number;
 }
+
+export const legacySequences = (db: Db) => db.collection<LegacySequenceDoc>('sequences');
 
 /** One taken value of a named sequence. Its `_id` is unique, so two callers can never take the same. */
 interface SequenceSlotDoc {
@@ -44,15 +49,12 @@ export async function ensureSequenceIndexes(db: Db): Promise<void> {
  * caller that loses a race probes the next one. (A `$inc` counter would be simpler, but FerretDB
  * does not apply concurrent updates of one document atomically: 200 parallel `$inc`s handed out 11
  * distinct values in test/integration/ferretdb-concurrency.test.ts.) The first value tried comes
- * from `sequence_tops` (the migration `sequence-tops-1` wrote it for sequences older than it).
- * Gap-free while nothing crashes between taking a value and using it, as before.
+ * from `sequence_tops` (the migrations `sequence-tops-1` and `-2` wrote it for sequences older than
+ * it). Gap-free while nothing crashes between taking a value and using it, as before.
  */
 export async function nextSequence(db: Db, name: string): Promise<number> {
-  const [legacy, top] = await Promise.all([
-    db.collection<SequenceDoc>('sequences').findOne({ _id: name }),
-    sequenceTops(db).findOne({ _id: name }),
-  ]);
-  let value = Math.max(top?.value ?? 0, legacy?.value ?? 0) + 1;
+  const top = await sequenceTops(db).findOne({ _id: name });
+  let value = (top?.value ?? 0) + 1;
   for (;;) {
     try {
       await slots(db).insertOne({ _id: `${name}#${value}`, name, value });
@@ -106,11 +108,8 @@ export async function raiseSequenceTop(db: Db, name: string, value: number): Pro
  * value, so the walk steps over whole blocks. One point read more than the hint when it is current.
  */
 export async function sequenceTop(db: Db, name: string): Promise<number> {
-  const [legacy, hint] = await Promise.all([
-    db.collection<SequenceDoc>('sequences').findOne({ _id: name }),
-    sequenceTops(db).findOne({ _id: name }),
-  ]);
-  let top = Math.max(hint?.value ?? 0, legacy?.value ?? 0);
+  const hint = await sequenceTops(db).findOne({ _id: name });
+  let top = hint?.value ?? 0;
   for (;;) {
     const next = await slots(db).findOne({ _id: `${name}#${top + 1}` });
     if (!next) return top;
@@ -177,16 +176,8 @@ export async function raiseSequenceTops(db: Db, tops: { name: string; value: num
 
 /** `sequenceTop` of many counters, each with how many slots its hint lags (reads batched by round). */
 async function sequenceTopsOf(db: Db, names: string[]): Promise<Map<string, { top: number; lag: number }>> {
-  const [legacy, hints] = await Promise.all([
-    findByIds(db.collection<SequenceDoc>('sequences'), names),
-    findByIds(sequenceTops(db), names),
-  ]);
-  const tops = new Map(
-    names.map((name) => [
-      name,
-      { top: Math.max(hints.get(name)?.value ?? 0, legacy.get(name)?.value ?? 0), lag: 0 },
-    ]),
-  );
+  const hints = await findByIds(sequenceTops(db), names);
+  const tops = new Map(names.map((name) => [name, { top: hints.get(name)?.value ?? 0, lag: 0 }]));
   let open = names;
   while (open.length > 0) {
     const found = await findByIds(

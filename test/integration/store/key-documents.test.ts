@@ -29,7 +29,7 @@ import {
   type NewBillableMetric,
 } from '../../../src/store/billable-metrics';
 import { insertInvoiceIfMissing, listInvoicePage, type InvoiceDoc } from '../../../src/store/invoices';
-import { nextSequence, sequenceTops } from '../../../src/store/sequences';
+import { legacySequences, nextSequence, sequenceTop, sequenceTops } from '../../../src/store/sequences';
 import { runMigrations } from '../../../src/store/migrations';
 import { awaitingEvents, readAwaitingEvents, recordAwaitingEvents } from '../../../src/store/awaiting-events';
 
@@ -145,6 +145,8 @@ describe('key documents: lookups by external id are reads by _id', () => {
     await db
       .collection('sequence_slots')
       .insertOne({ _id: 'legacy-seq#41' as never, name: 'legacy-seq', value: 41 });
+    // A counter from before slots: numbering goes on from its value (the hint takes it).
+    await legacySequences(db).insertOne({ _id: 'older-seq', value: 7 });
     expect(await findCustomer(db, organizationId, 'legacy_co')).toBeNull();
     expect(await findSubscription(db, organizationId, 'legacy_sub')).toBeNull();
     await db.collection('migrations').deleteMany({});
@@ -152,6 +154,7 @@ describe('key documents: lookups by external id are reads by _id', () => {
       'keys-customers-1',
       'keys-subscriptions-1',
       'sequence-tops-1',
+      'sequence-tops-2',
       'awaiting-markers-1',
       'list-customers-1',
       'list-invoices-1',
@@ -165,6 +168,8 @@ describe('key documents: lookups by external id are reads by _id', () => {
     expect((await findSubscription(db, organizationId, 'legacy_sub'))?.external_id).toBe('legacy_sub');
     expect(await sequenceTops(db).findOne({ _id: 'legacy-seq' })).toEqual({ _id: 'legacy-seq', value: 41 });
     expect(await nextSequence(db, 'legacy-seq')).toBe(42);
+    expect(await sequenceTop(db, 'older-seq')).toBe(7);
+    expect(await nextSequence(db, 'older-seq')).toBe(8);
     // An upsert of the legacy customer updates it rather than creating a second one.
     const again = await upsertCustomer(db, organizationId, { external_id: 'legacy_co', name: 'Legacy' });
     expect(again).toMatchObject({ created: false, customer: { sequential_id: 99, name: 'Legacy' } });
