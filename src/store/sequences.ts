@@ -147,31 +147,45 @@ export async function takeSequenceBlocks(db: Db, blocks: ReadonlyMap<string, num
 }
 
 /**
- * `raiseSequenceTop` of many hints by one unordered update command of `$max` upserts (issue #14: an
- * ingest flush over 1,000 subscriptions raised its hints by 1,000 commands, queued behind each other
- * on FerretDB's one writer). A statement refused (two first upserts of a hint at once, or SQLite
- * busy) is tried again on its own.
+ * Update statements per command of `raiseSequenceTops`. FerretDB 1.24 (SQLite) keeps the query of
+ * every statement of an update command open until the whole command ends (a `defer` inside its loop
+ * over the statements, internal/handler/msg_update.go), each holding one of the database's 100
+ * connections, and a statement that matched a document leaves its query unfinished: a command of 100
+ * such statements waited for a connection it held itself, and every other command on the database
+ * waited behind it, for ever (the ingest benchmark hung at 100 subscriptions; a goroutine dump showed
+ * the open queries). Sixteen per command leave room for several such commands at once.
+ */
+const HINTS_PER_COMMAND = 16;
+
+/**
+ * `raiseSequenceTop` of many hints, `HINTS_PER_COMMAND` unordered `$max` upserts per update command,
+ * one command at a time (issue #14: an ingest flush over 1,000 subscriptions raised its hints by
+ * 1,000 commands, queued behind each other on FerretDB's one writer). A statement refused (two first
+ * upserts of a hint at once, or SQLite busy) is tried again on its own.
  */
 export async function raiseSequenceTops(db: Db, tops: { name: string; value: number }[]): Promise<void> {
-  if (tops.length === 0) return;
-  let refused: number[] = [];
-  try {
-    await sequenceTops(db).bulkWrite(
-      tops.map(({ name, value }) => ({
-        updateOne: { filter: { _id: name }, update: { $max: { value } }, upsert: true },
-      })),
-      { ordered: false },
-    );
-  } catch (err) {
-    const writeErrors = (err as { writeErrors?: unknown }).writeErrors;
-    if (!writeErrors) throw err;
-    refused = [writeErrors]
-      .flat()
-      .map((w) => (w as { index?: unknown }).index)
-      .filter((i): i is number => typeof i === 'number');
-    if (refused.length === 0) throw err;
+  for (let i = 0; i < tops.length; i += HINTS_PER_COMMAND) {
+    const chunk = tops.slice(i, i + HINTS_PER_COMMAND);
+    let refused: number[] = [];
+    try {
+      await sequenceTops(db).bulkWrite(
+        chunk.map(({ name, value }) => ({
+          updateOne: { filter: { _id: name }, update: { $max: { value } }, upsert: true },
+        })),
+        { ordered: false },
+      );
+    } catch (err) {
+      const writeErrors = (err as { writeErrors?: unknown }).writeErrors;
+      if (!writeErrors) throw err;
+      refused = [writeErrors]
+        .flat()
+        .map((w) => (w as { index?: unknown }).index)
+        .filter((k): k is number => typeof k === 'number');
+      if (refused.length === 0) throw err;
+    }
+    for (const k of refused)
+      await retryWhileBusy(() => raiseSequenceTop(db, chunk[k]!.name, chunk[k]!.value));
   }
-  for (const i of refused) await retryWhileBusy(() => raiseSequenceTop(db, tops[i]!.name, tops[i]!.value));
 }
 
 /** `sequenceTop` of many counters, each with how many slots its hint lags (reads batched by round). */

@@ -251,7 +251,7 @@ describe('lists that move: pages and counts by _id whatever the data size', () =
     }
   }, 60_000);
 
-  it('raises the hints of many counters by one command, first upserts racing, never lowering one', async () => {
+  it('raises the hints of many counters a few statements per command, first upserts racing, never lowering one', async () => {
     const db = mongo.database.db;
     const names = Array.from({ length: 60 }, (_, i) => `hint-${i}`);
     const first = names.map((name, i) => ({ name, value: 10 + i }));
@@ -285,6 +285,26 @@ describe('lists that move: pages and counts by _id whatever the data size', () =
     expect(await hintsNow()).toEqual(
       new Map(names.map((name, i) => [name, Math.max(first[i]!.value, second[i]!.value)])),
     );
+
+    // Hundreds of hints that exist already, raised by one call: FerretDB held a connection per
+    // statement of an update command until its end, and 100 such statements in one command waited
+    // for ever for one more (the whole database with them). Finishes within seconds, or fails.
+    const many = Array.from({ length: 250 }, (_, i) => ({ name: `many-hints-${i}`, value: i + 1 }));
+    await raiseSequenceTops(db, many);
+    let timer: NodeJS.Timeout | undefined;
+    const outcome = await Promise.race([
+      raiseSequenceTops(
+        db,
+        many.map((h) => ({ ...h, value: h.value + 1_000 })),
+      ).then(() => 'raised'),
+      new Promise((ok) => (timer = setTimeout(() => ok('stuck for 20 s'), 20_000))),
+    ]);
+    clearTimeout(timer);
+    expect(outcome).toBe('raised');
+    expect(await sequenceTops(db).findOne({ _id: 'many-hints-249' })).toEqual({
+      _id: 'many-hints-249',
+      value: 1_250,
+    });
 
     // Blocks taken round after round keep every hint within a few slots of its counter's top.
     const counters = Array.from({ length: 50 }, (_, i) => `hinted-${i}`);
