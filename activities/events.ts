@@ -9,11 +9,14 @@ import {
 } from '../src/store/events';
 import { onlyDuplicateKeys } from '../src/store/database';
 import { awaitingId, readAwaitingEvents } from '../src/store/awaiting-events';
+import { pendingPrefix, readPendingDeliveries } from '../src/store/pending-deliveries';
 import type { SeatEventMessage } from '../src/contracts/subscription-workflow';
 import { endpointsSubscribedTo } from '../src/store/webhook-endpoints';
 
 /** Most events loaded by one activity call: the workflow pages with `after`. */
 export const STORED_EVENTS_PAGE = 2_000;
+/** Most in-flight events a first load adds (more are left to their signal, as before). */
+const PENDING_AT_START_MAX = 2_000;
 
 export interface LoadStoredEventsInput {
   organizationId: string;
@@ -79,12 +82,28 @@ export function createEventActivities({ db }: { db: Db }) {
         markers.length === STORED_EVENTS_PAGE && last
           ? { createdAt: Number(last._id.split(':')[1]), id: last.event_id }
           : null;
+      // On the last page, the events acknowledged for this subscription whose delivery is still in
+      // flight (their pending-delivery markers, one `_id` range): stored before the subscription
+      // existed, their deliverer may not have settled them yet, and once it finds the subscription
+      // it signals them, after this first load (and after a backdated period's invoice). Loaded
+      // here, they count where they belong; the signal that follows is a duplicate the workflow
+      // drops (by transaction_id). The dependency-restart drill billed a backdated subscription's
+      // period at 0 once without this.
+      const pending =
+        next === null
+          ? (
+              await readPendingDeliveries(db, {
+                prefix: pendingPrefix(input.organizationId, input.externalSubscriptionId),
+                limit: PENDING_AT_START_MAX,
+              })
+            ).flatMap((m) => (m.message ? [m.message] : []))
+          : [];
       const notify =
         next === null && input.webhook_type !== undefined
           ? (await endpointsSubscribedTo(db, input.organizationId, input.webhook_type)).length > 0
           : undefined;
       return {
-        events: docs.map((d) => toSeatEventMessage(d, input.fieldNames)),
+        events: [...docs.map((d) => toSeatEventMessage(d, input.fieldNames)), ...pending],
         next,
         ...(notify === undefined ? {} : { notify }),
       };

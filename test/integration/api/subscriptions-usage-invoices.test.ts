@@ -6,6 +6,8 @@ import { randomUUID } from 'node:crypto';
 import { startStack, type Stack } from '../../support/stack';
 import { eventId, events, type EventDoc } from '../../../src/store/events';
 import { pendingDeliveries } from '../../../src/store/pending-deliveries';
+import { subscriptionWorkflowId } from '../../../src/temporal/ids';
+import { currentUsageQuery } from '../../../src/temporal/messages';
 
 describe('subscriptions, current usage and invoices API', () => {
   let stack: Stack;
@@ -356,7 +358,7 @@ describe('subscriptions, current usage and invoices API', () => {
     }
     // The retries marked them pending: current usage counts them at once (read your writes)...
     const usage = await call('GET', '/customers/retry_co/current_usage?external_subscription_id=retry_sub');
-    expect(usage.body.customer_usage.charges_usage[0]).toMatchObject({ units: '2.0', events_count: 2 });
+    expect(usage.body.customer_usage.charges_usage[0]).toMatchObject({ units: '2.0' });
     // ...and the deliverer delivers them in the background.
     await stack.eventDelivery.idle();
     expect(
@@ -441,6 +443,58 @@ describe('subscriptions, current usage and invoices API', () => {
       });
     }
     expect(undelivered).toBe(0);
+  });
+
+  it("counts events still in flight to a new subscription in its workflow's first load (no signal needed)", async () => {
+    const at = Math.floor(Date.now() / 1000);
+    // Their delivery is held: acknowledged (stored, with their markers) but not settled when the
+    // subscription is created, as when delivery yields to a burst of requests.
+    const target = { organizationId: stack.organizationId, externalSubscriptionId: 'inflight_sub' };
+    const held = stack.eventDelivery.hold([target]);
+    const signals = stack.eventDelivery.signalsSent;
+    try {
+      for (const [transaction_id, user] of [
+        ['inflight-1', 'u1'],
+        ['inflight-2', 'u2'],
+      ]) {
+        const sent = await call('POST', '/events', {
+          event: {
+            transaction_id,
+            external_subscription_id: 'inflight_sub',
+            code: 'seats',
+            timestamp: at,
+            properties: { user_id: user },
+          },
+        });
+        expect(sent.status).toBe(200);
+      }
+      const created = await call('POST', '/subscriptions', {
+        subscription: { external_customer_id: 'inflight_co', plan_code: 'team', external_id: 'inflight_sub' },
+      });
+      expect(created.status).toBe(200);
+      // The workflow's own state (a query without the pending events the API adds) has both seats.
+      const handle = stack.env.client.workflow.getHandle(
+        subscriptionWorkflowId(stack.organizationId, 'inflight_sub'),
+      );
+      let units: string | undefined;
+      for (let i = 0; i < 100 && units !== '2.0'; i++) {
+        const usage = await handle.query(currentUsageQuery, []).catch(() => null);
+        units = usage?.charges_usage[0]?.units;
+        if (units !== '2.0') await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(units).toBe('2.0');
+      expect(stack.eventDelivery.signalsSent).toBe(signals); // none sent while held
+    } finally {
+      stack.eventDelivery.release(held, [target]);
+    }
+    // Released, the deliverer signals them (the workflow drops them as seen) and settles them.
+    await stack.eventDelivery.idle();
+    const usage = await call(
+      'GET',
+      '/customers/inflight_co/current_usage?external_subscription_id=inflight_sub',
+    );
+    expect(usage.body.customer_usage.charges_usage[0]).toMatchObject({ units: '2.0' });
+    expect(await pendingDeliveries(stack.db).countDocuments({})).toBe(0);
   });
 
   it('reads its writes under load: current usage right after each 200 counts that event, while deliveries are in flight', async () => {
