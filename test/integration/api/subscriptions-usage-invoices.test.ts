@@ -494,7 +494,9 @@ describe('subscriptions, current usage and invoices API', () => {
       '/customers/inflight_co/current_usage?external_subscription_id=inflight_sub',
     );
     expect(usage.body.customer_usage.charges_usage[0]).toMatchObject({ units: '2.0' });
-    expect(await pendingDeliveries(stack.db).countDocuments({})).toBe(0);
+    expect(
+      await pendingDeliveries(stack.db).countDocuments({ external_subscription_id: 'inflight_sub' }),
+    ).toBe(0);
   });
 
   it('reads its writes under load: current usage right after each 200 counts that event, while deliveries are in flight', async () => {
