@@ -400,16 +400,16 @@ describe('subscriptions, current usage and invoices API', () => {
     expect(usage.body.customer_usage.charges_usage[0]).toMatchObject({ units: '1.0' });
   });
 
-  it('bills events sent before their subscription existed once it starts (its first load reads their markers)', async () => {
-    const at = Math.floor(Date.now() / 1000);
-    for (const [transaction_id, user] of [
-      ['early-1', 'u1'],
-      ['early-2', 'u2'],
-    ]) {
+  /** Two seat events (`{prefix}-1` for u1, `{prefix}-2` for u2) for one subscription, each answered 200. */
+  async function sendTwoSeats(prefix: string, externalSubscriptionId: string, at: number) {
+    for (const [n, user] of [
+      [1, 'u1'],
+      [2, 'u2'],
+    ] as const) {
       const sent = await call('POST', '/events', {
         event: {
-          transaction_id,
-          external_subscription_id: 'early_sub',
+          transaction_id: `${prefix}-${n}`,
+          external_subscription_id: externalSubscriptionId,
           code: 'seats',
           timestamp: at,
           properties: { user_id: user },
@@ -417,6 +417,11 @@ describe('subscriptions, current usage and invoices API', () => {
       });
       expect(sent.status).toBe(200);
     }
+  }
+
+  it('bills events sent before their subscription existed once it starts (its first load reads their markers)', async () => {
+    const at = Math.floor(Date.now() / 1000);
+    await sendTwoSeats('early', 'early_sub', at);
     // Let delivery settle them first (no subscription yet: left awaiting it). Delivery yields while
     // requests are being stored, so without this wait the subscription could exist before they are
     // delivered, and they would be signalled instead of loaded by its first start.
@@ -453,21 +458,7 @@ describe('subscriptions, current usage and invoices API', () => {
     const held = stack.eventDelivery.hold([target]);
     const signals = stack.eventDelivery.signalsSent;
     try {
-      for (const [transaction_id, user] of [
-        ['inflight-1', 'u1'],
-        ['inflight-2', 'u2'],
-      ]) {
-        const sent = await call('POST', '/events', {
-          event: {
-            transaction_id,
-            external_subscription_id: 'inflight_sub',
-            code: 'seats',
-            timestamp: at,
-            properties: { user_id: user },
-          },
-        });
-        expect(sent.status).toBe(200);
-      }
+      await sendTwoSeats('inflight', 'inflight_sub', at);
       const created = await call('POST', '/subscriptions', {
         subscription: { external_customer_id: 'inflight_co', plan_code: 'team', external_id: 'inflight_sub' },
       });
