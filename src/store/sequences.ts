@@ -125,7 +125,7 @@ const HINT_MAX_LAG = 4;
  * that does not grow with how many: the tops are read with one find per round of the walk (by
  * `_id: {$in}`), every block's slot is claimed by one unordered insert, and a counter's hint is
  * raised only once it lags `HINT_MAX_LAG` slots (so `sequenceTop` walks at most that many more),
- * all such hints by one command (`raiseSequenceTops`). A slot refused as taken (a concurrent taker
+ * all such hints a few per command (`raiseSequenceTops`). A slot refused as taken (a concurrent taker
  * won it) is taken again by `takeSequenceBlock`; one refused as busy is tried again. Any other
  * failure throws: the blocks not claimed are not counted, as after a crash.
  */
