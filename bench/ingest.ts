@@ -51,7 +51,7 @@ const SINGLE_CONCURRENCY = 16;
 const BATCH_CONCURRENCY = 2;
 
 function log(message: string): void {
-  console.error(`[ingest] ${message}`);
+  console.error(`[ingest ${new Date().toISOString().slice(11, 19)}] ${message}`);
 }
 
 async function main(): Promise<void> {

@@ -307,13 +307,15 @@ export async function upsertRetryingDuplicate<T>(upsert: () => Promise<T>): Prom
 }
 
 /**
- * PRORATA_DB_PROFILE=1: every 10 s, this process's database commands since start, per command and
- * collection: how many, documents written, and milliseconds (issue #14's profiles: what each
- * accepted event or invoice costs the database). Logged to stderr.
+ * PRORATA_DB_PROFILE=1: every `PRORATA_DB_PROFILE_MS` (10 s unless set), this process's database
+ * commands in that interval, per command and collection: how many, documents written, and
+ * milliseconds from send to answer (issue #14's profiles: what each accepted event or invoice costs
+ * the database), stamped with the time so that one benchmark row can be picked out. Logged to
+ * stderr; quiet intervals print nothing.
  */
 function profileCommands(client: MongoClient): void {
   const started = new Map<number, { key: string; docs: number; at: number }>();
-  const totals = new Map<string, { commands: number; docs: number; ms: number }>();
+  let totals = new Map<string, { commands: number; docs: number; ms: number }>();
   client.on('commandStarted', (e) => {
     const name = e.commandName;
     if (name === 'hello' || name === 'isMaster' || name === 'ping' || name === 'endSessions') return;
@@ -323,7 +325,8 @@ function profileCommands(client: MongoClient): void {
       (cmd.updates as unknown[] | undefined)?.length ??
       (cmd.deletes as unknown[] | undefined)?.length ??
       0;
-    started.set(e.requestId, { key: `${name} ${String(cmd[name])}`, docs, at: performance.now() });
+    const target = name === 'getMore' ? String(cmd.collection) : String(cmd[name]);
+    started.set(e.requestId, { key: `${name} ${target}`, docs, at: performance.now() });
   });
   const done = (e: { requestId: number }) => {
     const s = started.get(e.requestId);
@@ -337,10 +340,13 @@ function profileCommands(client: MongoClient): void {
   };
   client.on('commandSucceeded', done);
   client.on('commandFailed', done);
+  const intervalMs = Number(process.env.PRORATA_DB_PROFILE_MS ?? 10_000);
   setInterval(() => {
+    if (totals.size === 0) return;
     const rows = [...totals].sort((a, b) => b[1].ms - a[1].ms);
+    totals = new Map();
     console.error(
-      `[db-profile] ${rows.map(([k, t]) => `${k}: ${t.commands} cmds, ${t.docs} docs, ${Math.round(t.ms)} ms`).join('; ')}`,
+      `[db-profile ${new Date().toISOString()}] ${rows.map(([k, t]) => `${k}: ${t.commands} cmds, ${t.docs} docs, ${Math.round(t.ms)} ms`).join('; ')}`,
     );
-  }, 10_000).unref();
+  }, intervalMs).unref();
 }
