@@ -1,6 +1,7 @@
 import type { Db } from 'mongodb';
 import { events, listStoredEventsUncounted, type EventDoc } from '../src/store/events';
 import { countBulkListEntries } from '../src/store/list-entries';
+import { KnownTops } from '../src/store/sequences';
 import { writeErrorIndexes } from '../src/store/database';
 import {
   insertPendingDeliveries,
@@ -60,6 +61,8 @@ export class EventWriter {
   private flushTimer: NodeJS.Timeout | null = null;
   /** A list read waits for `uncounted`: the next flush starts as soon as it can. */
   private urgent = false;
+  /** The counts' tops this writer claimed last: its next flush claims after them without a read. */
+  private readonly knownTops = new KnownTops();
 
   constructor(
     private readonly db: Db,
@@ -155,7 +158,8 @@ export class EventWriter {
    * Adds to the `GET /events` counts in the background: what every group listed is summed per list
    * while a flush runs or waits, then taken as one sequence block per list (org and subscription
    * scopes), so a busy ingest takes a block per list per flush, not per request, and never waits for
-   * one. Flushes start at most every `COUNT_INTERVAL_MS` while events keep coming, except when a
+   * one. Each block is claimed right after the last one this writer claimed for that list
+   * (`KnownTops`): a flush reads no top it already knows. Flushes start at most every `COUNT_INTERVAL_MS` while events keep coming, except when a
    * list read waits for them (`counted`). A crash before a flush leaves those counts short, as a
    * crash between an entry and its count always could (docs/scaling.md, Lists); a failed flush
    * likewise.
@@ -191,7 +195,7 @@ export class EventWriter {
     this.uncountedFlushed = null;
     this.urgent = false;
     this.lastFlushAt = performance.now();
-    this.flushing = countBulkListEntries(this.db, batch)
+    this.flushing = countBulkListEntries(this.db, batch, this.knownTops)
       .catch(() => undefined)
       .finally(() => {
         this.flushing = null;

@@ -6,7 +6,7 @@ import {
   onlyDuplicateKeys,
   retryWhileBusy,
 } from './database';
-import { nextSequence, sequenceTop, takeSequenceBlocks } from './sequences';
+import { nextSequence, sequenceTop, takeSequenceBlocks, type KnownTops } from './sequences';
 import { stableUuid } from './stable-uuid';
 
 /**
@@ -202,10 +202,15 @@ export async function insertBulkListEntries(db: Db, entries: ListEntry[]): Promi
 
 /**
  * Counts entries `insertBulkListEntries` added: one sequence block per list, all claimed together
- * (`takeSequenceBlocks`: a few finds and one insert, whatever the number of lists).
+ * (`takeSequenceBlocks`: a few finds and one insert, whatever the number of lists; no find for the
+ * lists whose tops `known` remembers).
  */
-export async function countBulkListEntries(db: Db, added: ReadonlyMap<string, number>): Promise<void> {
-  await takeSequenceBlocks(db, added);
+export async function countBulkListEntries(
+  db: Db,
+  added: ReadonlyMap<string, number>,
+  known?: KnownTops,
+): Promise<void> {
+  await takeSequenceBlocks(db, added, known);
 }
 
 /** The number of entries of a bulk-counted list. */

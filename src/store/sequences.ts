@@ -117,33 +117,88 @@ export async function sequenceTop(db: Db, name: string): Promise<number> {
   }
 }
 
-/** A hint this many slots behind its counter's top is raised by `takeSequenceBlocks`. */
-const HINT_MAX_LAG = 4;
+/**
+ * A hint this many slots behind its counter's top is raised by `takeSequenceBlocks`, so a reader
+ * (`sequenceTop`) walks at most that many slots after it per taker process, one point read each.
+ * Eight: a flush that remembers its tops (`KnownTops`) reads nothing, and raising hints is then its
+ * only cost beside the slots (issue #14: at 1,000 subscriptions, raising at four slots held
+ * FerretDB's writer about as long as claiming the slots).
+ */
+const HINT_MAX_LAG = 8;
+/** At most this many counters are remembered by a `KnownTops` (then it starts over). */
+const KNOWN_TOPS_MAX = 100_000;
+
+/**
+ * What one process knows of counters it takes blocks of (`takeSequenceBlocks`): the last value of
+ * the last block it claimed, and how many slots it claimed since it last raised or read the hint.
+ * The next block is then claimed at that top + 1 without reading anything: blocks start only where
+ * one ended, so if another taker claimed a block since, that slot is taken and the insert is refused
+ * (the block is then taken as when it loses a race, by reading). Never a wrong value, only a
+ * refused insert when stale. Only for counters that, while this process lives, are never reset.
+ */
+export class KnownTops {
+  private readonly tops = new Map<string, { top: number; lag: number }>();
+
+  get(name: string): { top: number; lag: number } | undefined {
+    return this.tops.get(name);
+  }
+
+  set(name: string, top: number, lag: number): void {
+    if (this.tops.size >= KNOWN_TOPS_MAX && !this.tops.has(name)) this.tops.clear();
+    this.tops.set(name, { top, lag });
+  }
+
+  forget(name: string): void {
+    this.tops.delete(name);
+  }
+}
 
 /**
  * `takeSequenceBlock` for many counters at once (the event counts of one ingest flush), at a cost
- * that does not grow with how many: the tops are read with one find per round of the walk (by
- * `_id: {$in}`), every block's slot is claimed by one unordered insert, and a counter's hint is
- * raised only once it lags `HINT_MAX_LAG` slots (so `sequenceTop` walks at most that many more),
- * all such hints a few per command (`raiseSequenceTops`). A slot refused as taken (a concurrent taker
- * won it) is taken again by `takeSequenceBlock`; one refused as busy is tried again. Any other
- * failure throws: the blocks not claimed are not counted, as after a crash.
+ * that does not grow with how many: the tops not in `known` are read with one find per round of the
+ * walk (by `_id: {$in}`), every block's slot is claimed by one unordered insert, and a counter's
+ * hint is raised only once it lags `HINT_MAX_LAG` slots (so `sequenceTop` walks at most that many
+ * more), all such hints a few per command (`raiseSequenceTops`). A slot refused as taken (a
+ * concurrent taker won it, or `known` was stale) is taken again by `takeSequenceBlock`; one refused
+ * as busy is tried again. Any other failure throws: the blocks not claimed are not counted, as after
+ * a crash, and `known` forgets their counters.
  */
-export async function takeSequenceBlocks(db: Db, blocks: ReadonlyMap<string, number>): Promise<void> {
+export async function takeSequenceBlocks(
+  db: Db,
+  blocks: ReadonlyMap<string, number>,
+  known?: KnownTops,
+): Promise<void> {
   const names = [...blocks.keys()];
   if (names.length === 0) return;
   for (const [name, n] of blocks)
     if (!Number.isInteger(n) || n < 1) throw new RangeError(`a block of ${n} values for ${name}`);
-  const tops = await sequenceTopsOf(db, names);
+  const tops = new Map<string, { top: number; lag: number }>();
+  const unknown: string[] = [];
+  for (const name of names) {
+    const k = known?.get(name);
+    if (k) tops.set(name, { ...k });
+    else unknown.push(name);
+  }
+  for (const [name, t] of await sequenceTopsOf(db, unknown)) tops.set(name, t);
   const claimed = names.map((name) => {
     const { top } = tops.get(name)!;
     return { _id: `${name}#${top + 1}`, name, value: top + blocks.get(name)! };
   });
-  // Slots a concurrent taker won: taken again one by one.
+  for (const name of names) known?.forget(name); // remembered again once claimed
+  // Slots a concurrent taker won: taken again one by one (each raises its hint).
   const lost = await insertManyKeepingDuplicates(slots(db), claimed, 'sequence slot');
-  for (const i of lost) await takeSequenceBlock(db, names[i]!, blocks.get(names[i]!)!);
+  for (const i of lost) {
+    const name = names[i]!;
+    const first = await takeSequenceBlock(db, name, blocks.get(name)!);
+    known?.set(name, first + blocks.get(name)! - 1, 0);
+  }
   const lagging = claimed.filter((slot, i) => !lost.has(i) && tops.get(slot.name)!.lag + 1 >= HINT_MAX_LAG);
   await raiseSequenceTops(db, lagging);
+  claimed.forEach((slot, i) => {
+    if (lost.has(i)) return;
+    const lag = tops.get(slot.name)!.lag + 1;
+    known?.set(slot.name, slot.value, lag >= HINT_MAX_LAG ? 0 : lag);
+  });
 }
 
 /**
@@ -190,6 +245,7 @@ export async function raiseSequenceTops(db: Db, tops: { name: string; value: num
 
 /** `sequenceTop` of many counters, each with how many slots its hint lags (reads batched by round). */
 async function sequenceTopsOf(db: Db, names: string[]): Promise<Map<string, { top: number; lag: number }>> {
+  if (names.length === 0) return new Map();
   const hints = await findByIds(sequenceTops(db), names);
   const tops = new Map(names.map((name) => [name, { top: hints.get(name)?.value ?? 0, lag: 0 }]));
   let open = names;

@@ -32,6 +32,7 @@ import {
 import { runMigrations } from '../../../src/store/migrations';
 import { events, eventId, listEventPage, listStoredEvents, type EventDoc } from '../../../src/store/events';
 import {
+  KnownTops,
   raiseSequenceTops,
   sequenceTop,
   sequenceTops,
@@ -49,6 +50,22 @@ describe('lists that move: pages and counts by _id whatever the data size', () =
   afterAll(async () => {
     await mongo?.stop();
   });
+
+  /** The counter's blocks tile it: each slot starts right after the one before it ends, up to `top`. */
+  const expectTiled = async (name: string, top: number) => {
+    const taken = await mongo.database.db
+      .collection<{ _id: string; name: string; value: number }>('sequence_slots')
+      .find({ name })
+      .toArray();
+    const starts = taken.map((t) => Number(t._id.slice(name.length + 1))).sort((a, b) => a - b);
+    const ends = new Map(taken.map((t) => [Number(t._id.slice(name.length + 1)), t.value]));
+    let next = 1;
+    for (const start of starts) {
+      expect([name, start]).toEqual([name, next]);
+      next = ends.get(start)! + 1;
+    }
+    expect([name, next - 1]).toEqual([name, top]);
+  };
 
   const subscription = (org: string, i: number, customer: string): SubscriptionDoc => {
     const at = new Date(Date.UTC(2026, 2, 1) + i * 60_000);
@@ -235,19 +252,7 @@ describe('lists that move: pages and counts by _id whatever the data size', () =
         rounds.reduce((sum, blocks) => sum + blocks.get(name)!, 0) +
         singles.filter((s) => s.name === name).reduce((sum, s) => sum + s.n, 0);
       expect([name, await sequenceTop(db, name)]).toEqual([name, expected]);
-      // Blocks tile the counter: each slot starts right after the one before it ends.
-      const taken = await db
-        .collection<{ _id: string; name: string; value: number }>('sequence_slots')
-        .find({ name })
-        .toArray();
-      const starts = taken.map((t) => Number(t._id.slice(name.length + 1))).sort((a, b) => a - b);
-      const ends = new Map(taken.map((t) => [Number(t._id.slice(name.length + 1)), t.value]));
-      let next = 1;
-      for (const start of starts) {
-        expect(start).toBe(next);
-        next = ends.get(start)! + 1;
-      }
-      expect(next - 1).toBe(expected);
+      await expectTiled(name, expected);
     }
   }, 60_000);
 
@@ -306,10 +311,11 @@ describe('lists that move: pages and counts by _id whatever the data size', () =
       value: 1_250,
     });
 
-    // Blocks taken round after round keep every hint within a few slots of its counter's top.
+    // Blocks taken round after round keep every hint within HINT_MAX_LAG (8) slots of its top.
     const counters = Array.from({ length: 50 }, (_, i) => `hinted-${i}`);
-    for (let round = 0; round < 9; round++)
-      await takeSequenceBlocks(db, new Map(counters.map((name) => [name, 2])));
+    const known = new KnownTops();
+    for (let round = 0; round < 20; round++)
+      await takeSequenceBlocks(db, new Map(counters.map((name) => [name, 2])), round % 2 ? known : undefined);
     const raised = new Map(
       (
         await sequenceTops(db)
@@ -318,9 +324,42 @@ describe('lists that move: pages and counts by _id whatever the data size', () =
       ).map((h) => [h._id, h.value]),
     );
     for (const name of counters) {
-      expect([name, await sequenceTop(db, name)]).toEqual([name, 18]);
+      expect([name, await sequenceTop(db, name)]).toEqual([name, 40]);
       expect([name, raised.get(name)]).toEqual([name, expect.any(Number)]);
-      expect(18 - raised.get(name)!).toBeLessThan(4 * 2); // under HINT_MAX_LAG slots of 2 behind
+      expect(40 - raised.get(name)!).toBeLessThan(8 * 2); // under HINT_MAX_LAG slots of 2 behind
+    }
+  }, 60_000);
+
+  it('claims blocks after the tops a taker remembers: two such takers and single takers racing, stale memory refused', async () => {
+    const db = mongo.database.db;
+    const names = Array.from({ length: 30 }, (_, i) => `known-${i}`);
+    // Two API processes, each remembering the tops it claimed; single takers beside them make
+    // both memories stale, so claims after a remembered top are refused and taken again.
+    const a = new KnownTops();
+    const b = new KnownTops();
+    const expected = new Map(names.map((name) => [name, 0]));
+    for (let round = 0; round < 12; round++) {
+      const blocks = new Map(names.map((name, i) => [name, 1 + ((i + round) % 3)]));
+      const singles = names.filter((_, i) => (i + round) % 4 === 0);
+      await Promise.all([
+        takeSequenceBlocks(db, blocks, a),
+        round % 3 === 0 ? Promise.resolve() : takeSequenceBlocks(db, blocks, b),
+        ...singles.map((name) => takeSequenceBlock(db, name, 2)),
+      ]);
+      for (const name of names)
+        expected.set(
+          name,
+          expected.get(name)! +
+            (round % 3 === 0 ? 1 : 2) * blocks.get(name)! +
+            (singles.includes(name) ? 2 : 0),
+        );
+    }
+    for (const name of names) {
+      expect([name, await sequenceTop(db, name)]).toEqual([name, expected.get(name)]);
+      await expectTiled(name, expected.get(name)!);
+      // What a taker remembers is a block it claimed, never past the counter's top.
+      for (const memory of [a, b])
+        expect(memory.get(name)?.top ?? 0).toBeLessThanOrEqual(expected.get(name)!);
     }
   }, 60_000);
 
