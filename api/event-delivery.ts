@@ -8,7 +8,7 @@ import {
   toSeatEventMessage,
   type EventDoc,
 } from '../src/store/events';
-import { findSubscription } from '../src/store/subscriptions';
+import { findSubscription, type SubscriptionDoc } from '../src/store/subscriptions';
 import { GroupCommit } from '../src/store/group-commit';
 import { recordAwaitingEvents } from '../src/store/awaiting-events';
 import {
@@ -102,23 +102,26 @@ const DELIVERY_PARALLELISM = 8;
  * sixth of the machine; at one every 500 ms, 0.10-0.13 ms: #14's seventh pass), and one woken
  * `DELIVERY_LAG_MAX_MS` ago without waiting for its turn. Events that wait travel together, one
  * signal per subscription; once acknowledgement pauses, every lane catches up. Read your writes does
- * not depend on it: current usage counts the pending markers. Near a period boundary delivery does
- * not yield (`nearPeriodBoundary`).
+ * not depend on it: current usage counts the pending markers. A subscription whose period ends
+ * within `BOUNDARY_GUARD_MS` is delivered at once, ahead of the others (`closingSoon`).
  */
 const DELIVERY_DELAY_WHILE_INGESTING_MS = 2_000;
 const DELIVERY_PACE_WHILE_INGESTING_MS = 500;
 const DELIVERY_LAG_MAX_MS = 30_000;
 const INGEST_BUSY_MS = 100;
-/** How long before a boundary delivery stops yielding (`nearPeriodBoundary`). */
+/** How long before a subscription's period boundary its delivery stops yielding (`closingSoon`). */
 const BOUNDARY_GUARD_MS = 60_000;
 const QUARTER_HOUR_MS = 15 * 60_000;
+/** A subscription's period end read this long ago is read again once that end has passed. */
+const BOUNDARY_READ_TTL_MS = 10_000;
 
 /**
  * Whether `at` (epoch ms) is in the last `BOUNDARY_GUARD_MS` before a UTC quarter-hour. Periods
  * close at local midnights (SPEC section 2), and every time zone's offset today is a whole number
- * of quarter-hours, so every period boundary falls on one: in the minute before it, events are
- * delivered as soon as they are stored, so that an event acknowledged before a boundary reaches its
- * workflow before the period closes (one delivered after is a late event, SPEC section 3).
+ * of quarter-hours, so every period boundary falls on one: only in the minute before one can a
+ * subscription's period be about to close, so only then does delivery look at which (`closingSoon`)
+ * and deliver those at once, so that an event acknowledged before a boundary reaches its workflow
+ * before the period closes (one delivered after is a late event, SPEC section 3).
  */
 export function nearPeriodBoundary(at: number): boolean {
   const sinceQuarter = ((at % QUARTER_HOUR_MS) + QUARTER_HOUR_MS) % QUARTER_HOUR_MS;
@@ -133,6 +136,27 @@ const ORPHAN_AFTER_MS = 60_000;
 /** Retry delays of a subscription whose delivery failed: doubling from the first to the last. */
 const RETRY_FIRST_MS = 500;
 const RETRY_MAX_MS = 15_000;
+
+/** Settings a test may change (production uses the defaults). */
+export interface EventDeliveryOptions {
+  /** The clock of the period-boundary guard (epoch ms); `Date.now` by default. */
+  now?: () => number;
+  /** `DELIVERY_DELAY_WHILE_INGESTING_MS`. */
+  delayWhileIngestingMs?: number;
+}
+
+/** A subscription's next period boundary (epoch ms, null: no period running), as read at `readAt`. */
+interface KnownBoundary {
+  at: number | null;
+  readAt: number;
+}
+
+/** The boundary that closes the period of a subscription document (its projected period end). */
+function boundaryOf(sub: SubscriptionDoc): number | null {
+  const ending = sub.current_billing_period_ending_at;
+  // The projected end is the period's last second (`endAt - 1` ms, in whole seconds).
+  return ending ? Math.floor(ending.getTime() / 1000) * 1000 + 1000 : null;
+}
 
 /** What settling a delivered event needs of it (known from its marker). */
 type DeliveredEvent = Pick<EventDoc, '_id' | 'organization_id' | 'external_subscription_id' | 'created_at'>;
@@ -202,6 +226,10 @@ export class EventDelivery {
   private readonly dirty = new Map<string, { target: DeliveryTarget; since: number }>();
   /** When the last delivery allowed by `DELIVERY_PACE_WHILE_INGESTING_MS` started. */
   private lastPacedAt = -Infinity;
+  /** Each subscription's period boundary as last read, by marker prefix (`closingSoon`). */
+  private readonly boundaries = new Map<string, KnownBoundary>();
+  /** Boundary reads in flight, by marker prefix: lanes share them. */
+  private readonly boundaryReads = new Map<string, Promise<void>>();
   /**
    * Subscriptions whose delivery failed, by marker prefix: retried after a delay (`timer` set
    * while waiting for it; the attempts count until a round succeeds).
@@ -233,12 +261,18 @@ export class EventDelivery {
   private problemsToReport = false;
   readonly metrics: MetricFieldNameCache;
 
+  private readonly now: () => number;
+  private readonly delayWhileIngestingMs: number;
+
   constructor(
     private readonly db: Db,
     private readonly client: Client,
     private readonly taskQueue: string,
+    options: EventDeliveryOptions = {},
   ) {
     this.metrics = new MetricFieldNameCache(db);
+    this.now = options.now ?? Date.now;
+    this.delayWhileIngestingMs = options.delayWhileIngestingMs ?? DELIVERY_DELAY_WHILE_INGESTING_MS;
   }
 
   /**
@@ -335,10 +369,31 @@ export class EventDelivery {
     while (this.dirty.size > 0 && !this.closed) {
       const batch = [...this.dirty].map(([prefix, woken]) => ({ prefix, ...woken }));
       this.dirty.clear();
+      const inBatch = new Set(batch.map((b) => b.prefix));
       let next = 0;
       await Promise.all(
         Array.from({ length: Math.min(DELIVERY_PARALLELISM, batch.length) }, async (_, lane) => {
           while (next < batch.length && !this.closed) {
+            if (this.ingesting() && nearPeriodBoundary(this.now())) {
+              // Subscriptions woken since this round began join it (not one it has already: never
+              // two deliveries of one subscription at once), so a closing one does not wait for the
+              // round to end.
+              for (const [prefix, woken] of this.dirty)
+                if (!inBatch.has(prefix)) {
+                  batch.push({ prefix, ...woken });
+                  inBatch.add(prefix);
+                  this.dirty.delete(prefix);
+                }
+              const due = await this.closingSoon(batch, next);
+              if (due) {
+                const at = batch.indexOf(due, next);
+                if (at < 0) continue; // another lane took it meanwhile
+                [batch[at], batch[next]] = [batch[next]!, due];
+                next++;
+                await this.deliverSubscription(due.prefix, due.target);
+                continue;
+              }
+            }
             if (!this.mayDeliverNow(lane, batch[next]!.since)) {
               await new Promise((r) => setTimeout(r, INGEST_BUSY_MS / 2));
               continue;
@@ -353,18 +408,70 @@ export class EventDelivery {
 
   /**
    * Whether this lane may deliver the next subscription, woken at `since`, now: always unless
-   * requests are being acknowledged away from a period boundary; then only lane 0, paced, for a
-   * subscription woken long enough ago (`DELIVERY_DELAY_WHILE_INGESTING_MS`).
+   * requests are being acknowledged; then only lane 0, paced, for a subscription woken long enough
+   * ago (`DELIVERY_DELAY_WHILE_INGESTING_MS`). Those whose period is about to close go first
+   * (`closingSoon`).
    */
   private mayDeliverNow(lane: number, since: number): boolean {
-    if (!this.ingesting() || nearPeriodBoundary(Date.now())) return true;
+    if (!this.ingesting()) return true;
     if (lane > 0) return false;
     const now = performance.now();
     if (now - since >= DELIVERY_LAG_MAX_MS) return true;
-    if (now - since < DELIVERY_DELAY_WHILE_INGESTING_MS) return false;
+    if (now - since < this.delayWhileIngestingMs) return false;
     if (now - this.lastPacedAt < DELIVERY_PACE_WHILE_INGESTING_MS) return false;
     this.lastPacedAt = now;
     return true;
+  }
+
+  /**
+   * The first subscription of `batch` from `from` whose period ends within `BOUNDARY_GUARD_MS`
+   * (delivered at once, whatever else waits), or null. Asked only in the minute before a UTC
+   * quarter-hour (`nearPeriodBoundary`), while requests are being acknowledged. Each subscription's
+   * boundary is read once (its document, by key) and kept until it passes; one that cannot be read
+   * counts as closing (delivered at once, as before this guard looked at subscriptions).
+   */
+  private async closingSoon<T extends { prefix: string; target: DeliveryTarget }>(
+    batch: T[],
+    from: number,
+  ): Promise<T | null> {
+    for (let i = from; i < batch.length; i++) {
+      const item = batch[i]!;
+      let known = this.knownBoundary(item.prefix);
+      if (!known) {
+        await this.readBoundary(item.prefix, item.target);
+        known = this.knownBoundary(item.prefix);
+        if (!known) return item;
+      }
+      const now = this.now();
+      if (known.at !== null && known.at > now && known.at - now <= BOUNDARY_GUARD_MS) return item;
+    }
+    return null;
+  }
+
+  /** The boundary read for this subscription while it is still ahead, or read recently. */
+  private knownBoundary(prefix: string): KnownBoundary | undefined {
+    const known = this.boundaries.get(prefix);
+    if (!known) return undefined;
+    const now = this.now();
+    if ((known.at !== null && known.at > now) || now - known.readAt < BOUNDARY_READ_TTL_MS) return known;
+    return undefined;
+  }
+
+  private readBoundary(prefix: string, target: DeliveryTarget): Promise<void> {
+    let read = this.boundaryReads.get(prefix);
+    if (!read) {
+      read = findSubscription(this.db, target.organizationId, target.externalSubscriptionId)
+        .then((sub) => this.noteBoundary(prefix, sub))
+        .catch(() => undefined) // unknown: counts as closing
+        .finally(() => this.boundaryReads.delete(prefix));
+      this.boundaryReads.set(prefix, read);
+    }
+    return read;
+  }
+
+  private noteBoundary(prefix: string, sub: SubscriptionDoc | null): void {
+    if (this.boundaries.size >= KNOWN_SUBSCRIPTIONS_MAX) this.boundaries.clear();
+    this.boundaries.set(prefix, { at: sub ? boundaryOf(sub) : null, readAt: this.now() });
   }
 
   /** Delivers every pending marker of one subscription; on failure, retries it later. */
@@ -574,6 +681,7 @@ export class EventDelivery {
     const key = JSON.stringify([target.organizationId, target.externalSubscriptionId]);
     if (this.knownSubscriptions.has(key)) return true;
     const sub = await findSubscription(this.db, target.organizationId, target.externalSubscriptionId);
+    this.noteBoundary(pendingPrefix(target.organizationId, target.externalSubscriptionId), sub);
     if (!sub) return false;
     if (this.knownSubscriptions.size >= KNOWN_SUBSCRIPTIONS_MAX) this.knownSubscriptions.clear();
     this.knownSubscriptions.add(key);

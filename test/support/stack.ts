@@ -12,7 +12,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Db } from 'mongodb';
 import { createApp } from '../../api/app';
 import { listen } from '../../api/server';
-import { EventDelivery } from '../../api/event-delivery';
+import { EventDelivery, type EventDeliveryOptions } from '../../api/event-delivery';
 import { NO_RATE_LIMITS, type RateLimits } from '../../api/rate-limit';
 import { createActivities } from '../../activities';
 import { ensureIndexes } from '../../src/store/indexes';
@@ -53,6 +53,8 @@ export interface StackOptions {
   webhookDestinations?: WebhookDestinationPolicy;
   /** Off by default: the tests send requests as fast as they can. */
   rateLimits?: RateLimits;
+  /** The deliverer's clock and yield delay (its defaults otherwise). */
+  eventDelivery?: EventDeliveryOptions;
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
@@ -81,7 +83,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   await startWorker();
 
   const temporal = { client: env.client, connection: env.connection };
-  const eventDelivery = new EventDelivery(db, env.client, taskQueue);
+  const eventDelivery = new EventDelivery(db, env.client, taskQueue, options.eventDelivery);
   const app = createApp({
     db,
     temporal,

@@ -1,0 +1,125 @@
+/**
+ * Delivery that yields to acknowledgement still delivers, at once, the events of a subscription
+ * whose period is about to close (api/event-delivery.ts, `closingSoon`), and only those: on the real
+ * stack (dev server, worker, FerretDB), with the deliverer's clock set to the minute before one
+ * subscription's boundary.
+ */
+import { startStack, type Stack } from '../../support/stack';
+import { pendingDeliveries } from '../../../src/store/pending-deliveries';
+
+describe('delivery near a period boundary', () => {
+  let stack: Stack;
+  let clock = Date.now();
+  let call: (method: string, path: string, body?: unknown) => Promise<{ status: number; body: any }>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  beforeAll(async () => {
+    // While requests are being stored, a subscription not closing waits 10 minutes before the
+    // paced lane takes it (30 s at most, `DELIVERY_LAG_MAX_MS`), so only the guard delivers sooner.
+    stack = await startStack({ eventDelivery: { now: () => clock, delayWhileIngestingMs: 10 * 60_000 } });
+    call = async (method, path, body) => {
+      const res = await fetch(`${stack.baseUrl}${path}`, {
+        method,
+        headers: { Authorization: `Bearer ${stack.apiKey}`, 'Content-Type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await res.text();
+      return { status: res.status, body: text ? JSON.parse(text) : null };
+    };
+    const metric = await call('POST', '/billable_metrics', {
+      billable_metric: {
+        name: 'Seats',
+        code: 'seats',
+        aggregation_type: 'unique_count_agg',
+        field_name: 'user_id',
+        recurring: true,
+      },
+    });
+    expect(metric.status).toBe(200);
+    const plan = await call('POST', '/plans', {
+      plan: {
+        name: 'Team',
+        code: 'team',
+        interval: 'monthly',
+        amount_cents: 0,
+        amount_currency: 'USD',
+        pay_in_advance: false,
+        charges: [
+          {
+            billable_metric_id: metric.body.billable_metric.lago_id,
+            charge_model: 'standard',
+            properties: { amount: '10' },
+          },
+        ],
+      },
+    });
+    expect(plan.status).toBe(200);
+  }, 120_000);
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  const pending = (externalSubscriptionId: string) =>
+    pendingDeliveries(stack.db).countDocuments({ external_subscription_id: externalSubscriptionId });
+
+  it('delivers at once the subscription whose period ends within the minute, and lets the others wait', async () => {
+    for (const [customer, timezone] of [
+      ['closing_co', 'UTC'],
+      ['open_co', 'Asia/Tokyo'],
+    ] as const) {
+      const created = await call('POST', '/customers', {
+        customer: { external_id: customer, name: customer, currency: 'USD', timezone },
+      });
+      expect(created.status).toBe(200);
+    }
+    const ends = new Map<string, number>();
+    for (const [customer, sub] of [
+      ['closing_co', 'closing_sub'],
+      ['open_co', 'open_sub'],
+    ] as const) {
+      const created = await call('POST', '/subscriptions', {
+        subscription: { external_customer_id: customer, plan_code: 'team', external_id: sub },
+      });
+      expect(created.status).toBe(200);
+      ends.set(sub, Date.parse(created.body.subscription.current_billing_period_ending_at) + 1000);
+    }
+    // 30 s before the UTC customer's boundary, a UTC quarter-hour; the Tokyo customer's period
+    // ends hours away from it (at 15:00 UTC).
+    clock = ends.get('closing_sub')! - 30_000;
+    expect(Math.abs(ends.get('open_sub')! - ends.get('closing_sub')!)).toBeGreaterThan(3_600_000);
+
+    // Requests keep being stored meanwhile: delivery yields.
+    const busy = setInterval(() => stack.eventDelivery.noteIngest(), 10);
+    try {
+      const at = Math.floor(Date.now() / 1000);
+      for (const sub of ['open_sub', 'closing_sub'])
+        expect(
+          (
+            await call('POST', '/events', {
+              event: {
+                transaction_id: `${sub}-1`,
+                external_subscription_id: sub,
+                code: 'seats',
+                timestamp: at,
+                properties: { user_id: 'u1' },
+              },
+            })
+          ).status,
+        ).toBe(200);
+      let closing = -1;
+      for (let i = 0; i < 200 && closing !== 0; i++) {
+        if (i > 0) await new Promise((r) => setTimeout(r, 100));
+        closing = await pending('closing_sub');
+      }
+      expect(closing).toBe(0); // delivered, though woken after the other and while yielding
+      expect(await pending('open_sub')).toBe(1); // not closing: waits its turn
+    } finally {
+      clearInterval(busy);
+    }
+    // Once requests stop, every lane catches up.
+    let open = -1;
+    for (let i = 0; i < 200 && open !== 0; i++) {
+      if (i > 0) await new Promise((r) => setTimeout(r, 100));
+      open = await pending('open_sub');
+    }
+    expect(open).toBe(0);
+  }, 120_000);
+});
