@@ -1,6 +1,7 @@
 /**
  * A client that sends events one by one like a careful product service: on a network error, a
- * timeout or a 5xx it sends the same event again (same `transaction_id`) until the API accepts it.
+ * timeout or a 5xx it sends the same event again (same `transaction_id`) until the API accepts it,
+ * and on a 429 (the organization's rate limit) it does so after the answer's `Retry-After`.
  * Accepted means a 200, or a 422 `value_already_exist` on a retry (an earlier attempt was stored
  * though its answer was lost). A 422 `value_already_exist` on a first attempt, or any other 4xx, is
  * recorded as refused, and so is an event still not accepted after `giveUpAfterMs` or when the
@@ -71,6 +72,7 @@ export async function sendWithRetries(
       report.attempts++;
       let status: number;
       let body: unknown;
+      let retryAfterSeconds = 1;
       const sentAt = Date.now();
       try {
         const res = await fetch(`${baseUrl}/events`, {
@@ -80,6 +82,7 @@ export async function sendWithRetries(
           signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
         });
         status = res.status;
+        retryAfterSeconds = Math.min(10, Math.max(1, Number(res.headers.get('retry-after')) || 1));
         const text = await res.text();
         body = text ? (JSON.parse(text) as unknown) : null;
       } catch (err) {
@@ -93,6 +96,10 @@ export async function sendWithRetries(
         continue;
       }
       count(String(status), body, sentAt);
+      if (status === 429) {
+        await new Promise((r) => setTimeout(r, 1_000 * retryAfterSeconds));
+        continue;
+      }
       if (status === 200 || (status === 422 && attempt > 1 && isValueAlreadyExist(body))) {
         if (status === 422) report.acceptedAsDuplicate++;
         report.accepted.push(event);
