@@ -6,52 +6,18 @@
  */
 import { startStack, type Stack } from '../../support/stack';
 import { pendingDeliveries } from '../../../src/store/pending-deliveries';
+import { apiClient, createSeatCatalog, type ApiCall } from '../../faults/seat-billing';
 
 describe('delivery near a period boundary', () => {
   let stack: Stack;
   let clock = Date.now();
-  let call: (method: string, path: string, body?: unknown) => Promise<{ status: number; body: any }>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  let call: ApiCall;
   beforeAll(async () => {
     // While requests are being stored, a subscription not closing waits 10 minutes before the
     // paced lane takes it (30 s at most, `DELIVERY_LAG_MAX_MS`), so only the guard delivers sooner.
     stack = await startStack({ eventDelivery: { now: () => clock, delayWhileIngestingMs: 10 * 60_000 } });
-    call = async (method, path, body) => {
-      const res = await fetch(`${stack.baseUrl}${path}`, {
-        method,
-        headers: { Authorization: `Bearer ${stack.apiKey}`, 'Content-Type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      const text = await res.text();
-      return { status: res.status, body: text ? JSON.parse(text) : null };
-    };
-    const metric = await call('POST', '/billable_metrics', {
-      billable_metric: {
-        name: 'Seats',
-        code: 'seats',
-        aggregation_type: 'unique_count_agg',
-        field_name: 'user_id',
-        recurring: true,
-      },
-    });
-    expect(metric.status).toBe(200);
-    const plan = await call('POST', '/plans', {
-      plan: {
-        name: 'Team',
-        code: 'team',
-        interval: 'monthly',
-        amount_cents: 0,
-        amount_currency: 'USD',
-        pay_in_advance: false,
-        charges: [
-          {
-            billable_metric_id: metric.body.billable_metric.lago_id,
-            charge_model: 'standard',
-            properties: { amount: '10' },
-          },
-        ],
-      },
-    });
-    expect(plan.status).toBe(200);
+    call = apiClient(stack.baseUrl, stack.apiKey);
+    await createSeatCatalog(call); // metric `seats`, plan `team`
   }, 120_000);
   afterAll(async () => {
     await stack?.stop();
@@ -79,7 +45,13 @@ describe('delivery near a period boundary', () => {
         subscription: { external_customer_id: customer, plan_code: 'team', external_id: sub },
       });
       expect(created.status).toBe(200);
-      ends.set(sub, Date.parse(created.body.subscription.current_billing_period_ending_at) + 1000);
+      ends.set(
+        sub,
+        Date.parse(
+          (created.body as { subscription: { current_billing_period_ending_at: string } }).subscription
+            .current_billing_period_ending_at,
+        ) + 1000,
+      );
     }
     // 30 s before the UTC customer's boundary, a UTC quarter-hour; the Tokyo customer's period
     // ends hours away from it (at 15:00 UTC).
