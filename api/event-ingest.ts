@@ -159,8 +159,9 @@ export class EventWriter {
    * while a flush runs or waits, then taken as one sequence block per list (org and subscription
    * scopes), so a busy ingest takes a block per list per flush, not per request, and never waits for
    * one. Each block is claimed right after the last one this writer claimed for that list
-   * (`KnownTops`): a flush reads no top it already knows. Flushes start at most every `COUNT_INTERVAL_MS` while events keep coming, except when a
-   * list read waits for them (`counted`). A crash before a flush leaves those counts short, as a
+   * (`KnownTops`): a flush reads no top it already knows. Flushes start at most every
+   * `COUNT_INTERVAL_MS` while events keep coming, except when a list read waits for them
+   * (`counted`). A crash before a flush leaves those counts short, as a
    * crash between an entry and its count always could (docs/scaling.md, Lists); a failed flush
    * likewise.
    */

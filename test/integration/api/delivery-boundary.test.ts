@@ -27,20 +27,16 @@ describe('delivery near a period boundary', () => {
     pendingDeliveries(stack.db).countDocuments({ external_subscription_id: externalSubscriptionId });
 
   it('delivers at once the subscription whose period ends within the minute, and lets the others wait', async () => {
-    for (const [customer, timezone] of [
-      ['closing_co', 'UTC'],
-      ['open_co', 'Asia/Tokyo'],
+    // Two customers whose periods end 9 or 15 hours apart (local midnights in UTC and Tokyo).
+    const ends = new Map<string, number>();
+    for (const [customer, timezone, sub] of [
+      ['utc_co', 'UTC', 'utc_sub'],
+      ['tokyo_co', 'Asia/Tokyo', 'tokyo_sub'],
     ] as const) {
-      const created = await call('POST', '/customers', {
+      const customerCreated = await call('POST', '/customers', {
         customer: { external_id: customer, name: customer, currency: 'USD', timezone },
       });
-      expect(created.status).toBe(200);
-    }
-    const ends = new Map<string, number>();
-    for (const [customer, sub] of [
-      ['closing_co', 'closing_sub'],
-      ['open_co', 'open_sub'],
-    ] as const) {
+      expect(customerCreated.status).toBe(200);
       const created = await call('POST', '/subscriptions', {
         subscription: { external_customer_id: customer, plan_code: 'team', external_id: sub },
       });
@@ -53,16 +49,19 @@ describe('delivery near a period boundary', () => {
         ) + 1000,
       );
     }
-    // 30 s before the UTC customer's boundary, a UTC quarter-hour; the Tokyo customer's period
-    // ends hours away from it (at 15:00 UTC).
-    clock = ends.get('closing_sub')! - 30_000;
-    expect(Math.abs(ends.get('open_sub')! - ends.get('closing_sub')!)).toBeGreaterThan(3_600_000);
+    expect(Math.abs(ends.get('tokyo_sub')! - ends.get('utc_sub')!)).toBeGreaterThan(3_600_000);
+    // The closing one: a subscription whose real boundary is not within the test's own run (its
+    // workflow would close that period meanwhile), whatever the day the test runs on.
+    const [closingSub, openSub] =
+      ends.get('utc_sub')! - Date.now() > 10 * 60_000 ? ['utc_sub', 'tokyo_sub'] : ['tokyo_sub', 'utc_sub'];
+    // The deliverer's clock: 30 s before that subscription's boundary, a UTC quarter-hour.
+    clock = ends.get(closingSub)! - 30_000;
 
     // Requests keep being stored meanwhile: delivery yields.
     const busy = setInterval(() => stack.eventDelivery.noteIngest(), 10);
     try {
       const at = Math.floor(Date.now() / 1000);
-      for (const sub of ['open_sub', 'closing_sub'])
+      for (const sub of [openSub, closingSub])
         expect(
           (
             await call('POST', '/events', {
@@ -79,10 +78,10 @@ describe('delivery near a period boundary', () => {
       let closing = -1;
       for (let i = 0; i < 200 && closing !== 0; i++) {
         if (i > 0) await new Promise((r) => setTimeout(r, 100));
-        closing = await pending('closing_sub');
+        closing = await pending(closingSub);
       }
       expect(closing).toBe(0); // delivered, though woken after the other and while yielding
-      expect(await pending('open_sub')).toBe(1); // not closing: waits its turn
+      expect(await pending(openSub)).toBe(1); // not closing: waits its turn
     } finally {
       clearInterval(busy);
     }
@@ -90,7 +89,7 @@ describe('delivery near a period boundary', () => {
     let open = -1;
     for (let i = 0; i < 200 && open !== 0; i++) {
       if (i > 0) await new Promise((r) => setTimeout(r, 100));
-      open = await pending('open_sub');
+      open = await pending(openSub);
     }
     expect(open).toBe(0);
   }, 120_000);
